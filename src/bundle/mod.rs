@@ -1,0 +1,30 @@
+//! The export bundle: the only thing that leaves the ceremony laptop.
+//!
+//! A folder of public files (certificates, CRL, SSH CA keys, `FINGERPRINT.txt`,
+//! `bundle.json`, the transcript) and `SHA256SUMS` over all of them, written once into an
+//! empty folder. [`verify`] checks a bundle offline; `ceremonyd` uses the same code.
+//! The format is documented in `docs/bundle-format.md`.
+
+mod export;
+mod manifest;
+mod verify;
+
+pub use export::{ExportInput, Exported, export};
+pub use manifest::{
+    BundleCert, BundleCrl, BundleKey, BundleSsh, BundleToken, FORMAT_VERSION, Manifest, key_uri,
+    token_uri,
+};
+pub use verify::{Verified, verify};
+
+/// Name of the checksum file; it covers every other file.
+pub const SUMS: &str = "SHA256SUMS";
+
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    #[error(transparent)]
+    Fs(#[from] crate::fsutil::FsError),
+    #[error("{0} is not empty; a bundle is only written into an empty folder (choose a new one)")]
+    NotEmpty(String),
+    #[error("cannot export: {0}")]
+    Incomplete(String),
+}

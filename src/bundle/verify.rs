@@ -1,0 +1,259 @@
+//! Offline verification of a bundle: checksums, chain, profiles, CRL, SSH keys,
+//! transcript chain and head, and the root fingerprint. Every problem is reported.
+
+use super::SUMS;
+use super::manifest::{FORMAT_VERSION, Manifest};
+use crate::engine::transcript::verify_chain;
+use crate::fsutil::sha256_hex;
+use crate::pki::{self, Fingerprint};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Files that may sit in a bundle without being listed in `SHA256SUMS`: the sheet prints
+/// the seal, so the seal cannot cover the sheet (it is checked by regeneration).
+const UNSUMMED: &[&str] = &[SUMS, "fingerprint-sheet.pdf"];
+
+/// What a successful verification established.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub manifest: Manifest,
+    pub root_fingerprint: String,
+    /// SHA-256 of `SHA256SUMS`.
+    pub seal: String,
+}
+
+/// Checks the bundle in `dir`; with `expected_root`, the root must have that fingerprint.
+pub fn verify(dir: &Path, expected_root: Option<&Fingerprint>) -> Result<Verified, Vec<String>> {
+    let mut problems = Vec::new();
+    let files = match read_sums(dir, &mut problems) {
+        Some(files) => files,
+        None => return Err(problems),
+    };
+    let get = |name: &str| files.get(name).map(Vec::as_slice);
+    let manifest: Option<Manifest> = match get("bundle.json").map(serde_json::from_slice) {
+        Some(Ok(m)) => Some(m),
+        Some(Err(e)) => {
+            problems.push(format!("bundle.json: {e}"));
+            None
+        }
+        None => {
+            problems.push("bundle.json: missing from SHA256SUMS".into());
+            None
+        }
+    };
+    let Some(manifest) = manifest else {
+        return Err(problems);
+    };
+    if manifest.format != "ceremony-bundle" || manifest.version != FORMAT_VERSION {
+        problems.push(format!(
+            "bundle.json: format {} version {} is not ceremony-bundle version {FORMAT_VERSION}",
+            manifest.format, manifest.version
+        ));
+    }
+    let root_fingerprint = check_certificates(&manifest, &get, &mut problems);
+    check_crl(&manifest, &get, &mut problems);
+    check_ssh(&manifest, &get, &mut problems);
+    check_transcript(&manifest, &get, &mut problems);
+    check_fingerprint_file(&root_fingerprint, &get, &mut problems);
+    if let (Some(expected), Some(found)) = (expected_root, &root_fingerprint)
+        && &expected.hex() != found
+    {
+        problems.push(format!(
+            "root fingerprint is {found}, not the expected {}",
+            expected.hex()
+        ));
+    }
+    match (problems.is_empty(), root_fingerprint) {
+        (true, Some(root_fingerprint)) => Ok(Verified {
+            manifest,
+            root_fingerprint,
+            seal: sha256_hex(&std::fs::read(dir.join(SUMS)).unwrap_or_default()),
+        }),
+        (true, None) => Err(vec!["the bundle has no root certificate".into()]),
+        (false, _) => Err(problems),
+    }
+}
+
+/// Reads `SHA256SUMS`, checks every listed file and that nothing else is present.
+fn read_sums(dir: &Path, problems: &mut Vec<String>) -> Option<BTreeMap<String, Vec<u8>>> {
+    let sums = match std::fs::read_to_string(dir.join(SUMS)) {
+        Ok(s) => s,
+        Err(e) => {
+            problems.push(format!("{SUMS}: {e}"));
+            return None;
+        }
+    };
+    let mut files = BTreeMap::new();
+    for (n, line) in sums.lines().enumerate() {
+        let Some((hash, name)) = line.split_once("  ") else {
+            problems.push(format!("{SUMS} line {}: not `<sha256>  <file>`", n + 1));
+            continue;
+        };
+        if name.contains('/') || name.starts_with('.') || UNSUMMED.contains(&name) {
+            problems.push(format!("{SUMS} line {}: {name:?} is not a bundle file name", n + 1));
+            continue;
+        }
+        match std::fs::read(dir.join(name)) {
+            Ok(bytes) if sha256_hex(&bytes) == hash => {
+                files.insert(name.to_string(), bytes);
+            }
+            Ok(_) => problems.push(format!("{name}: SHA-256 does not match {SUMS}")),
+            Err(e) => problems.push(format!("{name}: {e}")),
+        }
+    }
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !UNSUMMED.contains(&name.as_str()) && !sums_lists(&sums, &name) {
+                problems.push(format!("{name}: present but not listed in {SUMS}"));
+            }
+        }
+    }
+    Some(files)
+}
+
+fn sums_lists(sums: &str, name: &str) -> bool {
+    sums.lines().any(|l| l.split_once("  ").map(|(_, n)| n) == Some(name))
+}
+
+type Get<'a> = dyn Fn(&str) -> Option<&'a [u8]> + 'a;
+
+fn pem_der(name: &str, bytes: &[u8], problems: &mut Vec<String>) -> Option<Vec<u8>> {
+    match x509_parser::pem::parse_x509_pem(bytes) {
+        Ok((rest, pem)) if pem.label == "CERTIFICATE" && rest.iter().all(u8::is_ascii_whitespace) => {
+            Some(pem.contents)
+        }
+        _ => {
+            problems.push(format!("{name}: not a single PEM certificate"));
+            None
+        }
+    }
+}
+
+/// Checks the root and every issued certificate; returns the root fingerprint.
+fn check_certificates(m: &Manifest, get: &Get<'_>, problems: &mut Vec<String>) -> Option<String> {
+    let mut ders = BTreeMap::new();
+    for cert in &m.certificates {
+        match get(&cert.file) {
+            Some(bytes) => {
+                if let Some(der) = pem_der(&cert.file, bytes, problems) {
+                    ders.insert(cert.name.clone(), der);
+                }
+            }
+            None => problems.push(format!("{}: missing from {SUMS}", cert.file)),
+        }
+    }
+    let mut root_fp = None;
+    for cert in &m.certificates {
+        let Some(der) = ders.get(&cert.name) else { continue };
+        let facts = match &cert.issuer {
+            None => pki::check_root(der),
+            Some(issuer) => match ders.get(issuer) {
+                Some(issuer_der) => pki::check_intermediate(der, issuer_der),
+                None => Err(vec![format!("issuer certificate {issuer} is missing")]),
+            },
+        };
+        match facts {
+            Ok(facts) => {
+                compare_cert(m, cert, &facts, problems);
+                if cert.issuer.is_none() {
+                    root_fp = Some(facts.fingerprint.hex());
+                }
+            }
+            Err(found) => problems.extend(found.into_iter().map(|p| format!("{}: {p}", cert.file))),
+        }
+    }
+    root_fp
+}
+
+fn compare_cert(m: &Manifest, cert: &super::BundleCert, facts: &pki::CertFacts, problems: &mut Vec<String>) {
+    let file = &cert.file;
+    if facts.fingerprint.hex() != cert.sha256 {
+        problems.push(format!("{file}: fingerprint differs from bundle.json"));
+    }
+    if facts.serial_hex != cert.serial {
+        problems.push(format!("{file}: serial differs from bundle.json"));
+    }
+    match m.keys.iter().find(|k| k.name == cert.key) {
+        Some(key) if key.public_key == hex::encode(&facts.public_point) => {}
+        Some(_) => problems.push(format!("{file}: public key differs from key {} in bundle.json", cert.key)),
+        None => problems.push(format!("{file}: key {} is not in bundle.json", cert.key)),
+    }
+}
+
+fn check_crl(m: &Manifest, get: &Get<'_>, problems: &mut Vec<String>) {
+    let Some(crl) = &m.crl else { return };
+    let issuer = m.certificates.iter().find(|c| c.name == crl.issuer);
+    let (Some(bytes), Some(issuer)) = (get(&crl.file), issuer) else {
+        problems.push(format!("{}: CRL or its issuer {} is missing", crl.file, crl.issuer));
+        return;
+    };
+    let Some(issuer_der) = get(&issuer.file).and_then(|b| pem_der(&issuer.file, b, &mut Vec::new())) else {
+        return;
+    };
+    match pki::check_crl(bytes, &issuer_der) {
+        Ok(facts) if facts.number != crl.number => {
+            problems.push(format!("{}: CRL number differs from bundle.json", crl.file))
+        }
+        Ok(_) => {}
+        Err(found) => problems.extend(found.into_iter().map(|p| format!("{}: {p}", crl.file))),
+    }
+    if sha256_hex(bytes) != crl.sha256 {
+        problems.push(format!("{}: SHA-256 differs from bundle.json", crl.file));
+    }
+}
+
+fn check_ssh(m: &Manifest, get: &Get<'_>, problems: &mut Vec<String>) {
+    for ssh in &m.ssh {
+        let Some(bytes) = get(&ssh.file) else {
+            problems.push(format!("{}: missing from {SUMS}", ssh.file));
+            continue;
+        };
+        let line = String::from_utf8_lossy(bytes);
+        match pki::parse_ssh_public_key_line(line.trim_end()) {
+            Ok((curve, point)) => {
+                if pki::ssh_fingerprint(curve, &point) != ssh.fingerprint {
+                    problems.push(format!("{}: fingerprint differs from bundle.json", ssh.file));
+                }
+                let key = m.keys.iter().find(|k| k.name == ssh.key);
+                if key.is_none_or(|k| k.public_key != hex::encode(&point)) {
+                    problems.push(format!("{}: key differs from key {} in bundle.json", ssh.file, ssh.key));
+                }
+            }
+            Err(e) => problems.push(format!("{}: {e}", ssh.file)),
+        }
+    }
+}
+
+fn check_transcript(m: &Manifest, get: &Get<'_>, problems: &mut Vec<String>) {
+    let Some(bytes) = get(&m.transcript.file) else {
+        problems.push(format!("{}: missing from {SUMS}", m.transcript.file));
+        return;
+    };
+    match verify_chain(bytes) {
+        Ok((records, head)) => {
+            if head != m.transcript.head {
+                problems.push(format!("{}: head {head} is not bundle.json's", m.transcript.file));
+            }
+            let header = records.first().map(|r| &r.body);
+            if header.and_then(|h| h["checklist_sha256"].as_str()) != Some(m.checklist_sha256.as_str()) {
+                problems.push(format!("{}: checklist SHA-256 differs from bundle.json", m.transcript.file));
+            }
+            if header.and_then(|h| h["drill"].as_bool()) != Some(m.drill) {
+                problems.push(format!("{}: drill flag differs from bundle.json", m.transcript.file));
+            }
+        }
+        Err((line, problem)) => problems.push(format!("{} line {line}: {problem}", m.transcript.file)),
+    }
+}
+
+fn check_fingerprint_file(root: &Option<String>, get: &Get<'_>, problems: &mut Vec<String>) {
+    let Some(bytes) = get("FINGERPRINT.txt") else {
+        problems.push(format!("FINGERPRINT.txt: missing from {SUMS}"));
+        return;
+    };
+    let first = String::from_utf8_lossy(bytes).lines().next().unwrap_or_default().to_string();
+    if root.as_deref().is_some_and(|r| r != first) {
+        problems.push("FINGERPRINT.txt: first line is not the root fingerprint".into());
+    }
+}

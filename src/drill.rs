@@ -1,0 +1,241 @@
+//! Drills: throwaway SoftHSM2 tokens and a player that answers every prompt as both
+//! participants would, so that the unattended rehearsal runs the same engine, step by
+//! step, as a real ceremony.
+//!
+//! PINs here are random, held in memory only, and never written anywhere. A drill
+//! refuses any PKCS#11 module that does not say it is SoftHSM.
+
+use crate::checklist::model::{PinCharset, PinRule};
+use crate::engine::{Answer, Challenge, Need, PinKind, Prompt, Role};
+use crate::hsm::{self, HsmError, Module};
+use crate::secret::{Pin, random_pin};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Where Debian and others install SoftHSM2's module.
+pub const SOFTHSM_PATHS: &[&str] = &[
+    "/usr/lib/softhsm/libsofthsm2.so",
+    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+    "/usr/local/lib/softhsm/libsofthsm2.so",
+    "/usr/lib64/pkcs11/libsofthsm2.so",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum DrillError {
+    #[error(
+        "SoftHSM2 is not installed (looked for {0}); install the softhsm2 package"
+    )]
+    NoSoftHsm(String),
+    #[error(
+        "{path} is made by {manufacturer:?}, not SoftHSM; a drill never touches real tokens"
+    )]
+    NotSoftHsm { path: String, manufacturer: String },
+    #[error("preparing drill tokens in {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("making drill tokens: {0}")]
+    Hsm(#[from] HsmError),
+}
+
+/// The installed SoftHSM2 module.
+pub fn softhsm_module() -> Result<PathBuf, DrillError> {
+    SOFTHSM_PATHS
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .ok_or_else(|| DrillError::NoSoftHsm(SOFTHSM_PATHS.join(", ")))
+}
+
+/// Writes a SoftHSM2 configuration whose tokens live in `dir/tokens`; returns its path,
+/// which must be in `SOFTHSM2_CONF` before the module is loaded.
+pub fn write_softhsm_config(dir: &Path) -> Result<PathBuf, DrillError> {
+    let io = |source| DrillError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let tokens = dir.join("tokens");
+    std::fs::create_dir_all(&tokens).map_err(io)?;
+    let conf = dir.join("softhsm2.conf");
+    if !conf.exists() {
+        let text = format!(
+            "# throwaway tokens of a ceremony drill\ndirectories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n",
+            tokens.display()
+        );
+        std::fs::write(&conf, text).map_err(io)?;
+    }
+    Ok(conf)
+}
+
+/// Refuses any module that is not SoftHSM, by its own manufacturer string.
+pub fn check_softhsm(module: &Module) -> Result<(), DrillError> {
+    let (manufacturer, description) = module.manufacturer()?;
+    if manufacturer.contains("SoftHSM") || description.contains("SoftHSM") {
+        Ok(())
+    } else {
+        Err(DrillError::NotSoftHsm {
+            path: module.path().display().to_string(),
+            manufacturer,
+        })
+    }
+}
+
+/// Plays the operator and the witness. Knows the factory SO PINs of the tokens it made
+/// and remembers the PINs it chooses, in memory only.
+pub struct Player {
+    factory_so: BTreeMap<String, Pin>,
+    chosen: BTreeMap<(String, &'static str), Pin>,
+    assigned: BTreeMap<String, String>,
+}
+
+/// Length of the made-up factory SO PIN (SmartCard-HSM form: 16 hex digits).
+const FACTORY_SO_LEN: usize = 16;
+
+impl Player {
+    /// Makes `count` factory-fresh tokens (initialised with a random SO PIN and no user
+    /// PIN, as a new device arrives) and a player that knows their SO PINs.
+    pub fn with_new_tokens(module: &Module, count: usize) -> Result<Player, DrillError> {
+        check_softhsm(module)?;
+        let mut factory_so = BTreeMap::new();
+        let existing = module.tokens()?.iter().filter(|t| t.initialized).count();
+        for i in 0..count {
+            let pin = random_pin(FACTORY_SO_LEN, b"0123456789abcdef");
+            let info = hsm::init_free_slot(module, &pin, &format!("drill-new-{}", existing + i + 1))?;
+            factory_so.insert(info.serial, pin);
+        }
+        Ok(Player {
+            factory_so,
+            chosen: BTreeMap::new(),
+            assigned: BTreeMap::new(),
+        })
+    }
+
+    /// The answer a careful pair of people would give to `prompt`.
+    pub fn answer(&mut self, prompt: &Prompt) -> Answer {
+        match &prompt.need {
+            Need::Participant { role, .. } => match role {
+                Role::Operator => Answer::Participant {
+                    name: "Drill Operator".into(),
+                    initials: "DO".into(),
+                },
+                Role::Witness => Answer::Participant {
+                    name: "Drill Witness".into(),
+                    initials: "DW".into(),
+                },
+            },
+            Need::ChooseToken { token_role, tokens, taken, .. } => {
+                let serial = tokens
+                    .iter()
+                    .find(|t| self.factory_so.contains_key(&t.serial) && !taken.contains(&t.serial))
+                    .map(|t| t.serial.clone())
+                    .unwrap_or_default();
+                self.assigned.insert(token_role.clone(), serial.clone());
+                Answer::Token { serial }
+            }
+            Need::TypeBack { challenge, .. } => Answer::Text(read_back(challenge)),
+            Need::Pin { token_role, serial, kind, rule, .. } => {
+                Answer::Pin(self.pin(token_role, serial, *kind, rule.as_ref()))
+            }
+            Need::Confirm { role, .. } => Answer::Confirm {
+                initials: match role {
+                    Role::Operator => "DO".into(),
+                    Role::Witness => "DW".into(),
+                },
+            },
+            Need::Finished => Answer::Text(String::new()),
+        }
+    }
+
+    fn pin(&mut self, token: &str, serial: &str, kind: PinKind, rule: Option<&PinRule>) -> Pin {
+        let copy = |p: &Pin| Pin::new(p.expose().to_string());
+        match kind {
+            PinKind::CurrentSo => self
+                .chosen
+                .get(&(token.to_string(), "so"))
+                .or_else(|| self.factory_so.get(serial))
+                .map(copy)
+                .unwrap_or_else(|| Pin::new(String::new())),
+            PinKind::User => self
+                .chosen
+                .get(&(token.to_string(), "user"))
+                .map(copy)
+                .unwrap_or_else(|| Pin::new(String::new())),
+            PinKind::NewSo | PinKind::NewUser => {
+                let pin = rule.map(pin_for_rule).unwrap_or_else(|| random_pin(8, DIGITS));
+                let slot = if kind == PinKind::NewSo { "so" } else { "user" };
+                self.chosen.insert((token.to_string(), slot), copy(&pin));
+                pin
+            }
+        }
+    }
+}
+
+const DIGITS: &[u8] = b"0123456789";
+
+/// A random PIN that follows `rule`, of a comfortable length within it.
+pub fn pin_for_rule(rule: &PinRule) -> Pin {
+    let alphabet: &[u8] = match rule.charset {
+        PinCharset::Digits => DIGITS,
+        PinCharset::Hex => b"0123456789abcdef",
+        PinCharset::Printable => b"abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY3479",
+    };
+    random_pin(rule.min_length.max(8).min(rule.max_length), alphabet)
+}
+
+/// What a person reading the screen (or the paper) would type back.
+fn read_back(challenge: &Challenge) -> String {
+    challenge.expected()
+}
+
+/// How long one step took in a drill.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepTiming {
+    pub id: String,
+    pub took: std::time::Duration,
+}
+
+/// Answers prompts until the ceremony is finished, or until `stop_after` more steps have
+/// completed (to rehearse a stop and resume). Any error ends the run: a drill never
+/// retries.
+pub fn play(
+    engine: &mut crate::engine::Engine,
+    player: &mut Player,
+    stop_after: Option<usize>,
+) -> Result<Vec<StepTiming>, crate::engine::EngineError> {
+    use crate::engine::Outcome;
+    let mut timings = Vec::new();
+    loop {
+        if stop_after.is_some_and(|n| timings.len() >= n) {
+            return Ok(timings);
+        }
+        let prompt = engine.prompt()?;
+        if matches!(prompt.need, Need::Finished) {
+            return Ok(timings);
+        }
+        let answer = player.answer(&prompt);
+        match engine.answer(answer)? {
+            Outcome::Pending => {}
+            Outcome::StepDone { id, took, .. } => timings.push(StepTiming { id, took }),
+            Outcome::Finished => {
+                timings.push(StepTiming {
+                    id: prompt.step.id,
+                    took: engine.progress().last().and_then(|s| match s {
+                        crate::engine::StepStatus::Done(d) => *d,
+                        _ => None,
+                    }).unwrap_or_default(),
+                });
+                return Ok(timings);
+            }
+        }
+    }
+}
+
+impl Player {
+    /// The user PIN this player chose for a token role. Only drills have this: the
+    /// tokens are throwaway, and tests use it to let ssh-keygen sign with a drill key.
+    pub fn drill_user_pin(&self, token: &str) -> Option<&Pin> {
+        self.chosen.get(&(token.to_string(), "user"))
+    }
+}

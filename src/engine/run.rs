@@ -1,0 +1,635 @@
+//! The engine proper: opening or resuming a working folder, asking, answering, and
+//! moving from step to step.
+
+use super::error::EngineError;
+use super::gates::{self, Gate, SERIAL_SUFFIX};
+use super::prompt::{Answer, Challenge, Need, Outcome, PinKind, Prompt, Role, StepView};
+use super::state::{Person, State, StepFacts};
+use super::transcript::{RecordKind, Transcript};
+use crate::checklist::Loaded;
+use crate::hsm::{Module, TokenInfo, UserSession};
+use crate::secret::Pin;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// A real ceremony refuses to run with a network; a drill only warns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Ceremony,
+    Drill,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Ceremony => "ceremony",
+            Mode::Drill => "drill",
+        }
+    }
+}
+
+pub struct EngineConfig {
+    pub checklist: Loaded,
+    pub module: Module,
+    /// Holds the transcript; the same folder resumes the ceremony.
+    pub work_dir: PathBuf,
+    /// Where the bundle is written (must be empty or absent at export).
+    pub out_dir: PathBuf,
+    pub mode: Mode,
+    pub binary_sha256: String,
+}
+
+/// Where each step stands, for progress displays.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepStatus {
+    Done(Option<Duration>),
+    Current,
+    Pending,
+}
+
+pub struct Engine {
+    pub(super) cfg: EngineConfig,
+    pub(super) transcript: Transcript,
+    pub(super) state: State,
+    pub(super) next: usize,
+    pub(super) gates: Option<Vec<Gate>>,
+    pub(super) started: Option<(Instant, String)>,
+    pub(super) confirmations: Vec<serde_json::Value>,
+    pub(super) chosen: Option<TokenInfo>,
+    pub(super) init_pins: Vec<(PinKind, Pin)>,
+    pub(super) sessions: BTreeMap<String, UserSession>,
+    pub(super) durations: Vec<Option<Duration>>,
+    participants_recorded: bool,
+    resumed_at: Option<usize>,
+}
+
+impl Engine {
+    /// Starts a ceremony in `work_dir`, or resumes the one whose transcript is there.
+    pub fn open(cfg: EngineConfig) -> Result<Engine, EngineError> {
+        std::fs::create_dir_all(&cfg.work_dir).map_err(|e| {
+            crate::fsutil::FsError::io("create working folder", &cfg.work_dir, e)
+        })
+        .map_err(super::transcript::TranscriptError::from)?;
+        let path = cfg.work_dir.join("transcript.jsonl");
+        let count = cfg.checklist.checklist.steps.len();
+        let mut engine = Engine {
+            transcript: if path.exists() {
+                Transcript::open(&path)?
+            } else {
+                Transcript::create(&path)?
+            },
+            cfg,
+            state: State::default(),
+            next: 0,
+            gates: None,
+            started: None,
+            confirmations: Vec::new(),
+            chosen: None,
+            init_pins: Vec::new(),
+            sessions: BTreeMap::new(),
+            durations: vec![None; count],
+            participants_recorded: false,
+            resumed_at: None,
+        };
+        if engine.transcript.records().is_empty() {
+            engine.write_header()?;
+        } else {
+            engine.replay()?;
+            engine.resumed_at = Some(engine.next);
+            let after = engine.next.checked_sub(1).map(|i| engine.step_id(i));
+            engine
+                .transcript
+                .append(RecordKind::Resumed, json!({ "after_step": after }))?;
+        }
+        Ok(engine)
+    }
+
+    fn write_header(&mut self) -> Result<(), EngineError> {
+        let (manufacturer, description) = self.cfg.module.manufacturer()?;
+        let c = &self.cfg.checklist;
+        let body = json!({
+            "format": 1,
+            "program": concat!("ceremony ", env!("CARGO_PKG_VERSION")),
+            "binary_sha256": self.cfg.binary_sha256,
+            "ceremony": c.checklist.ceremony.name,
+            "kind": c.checklist.ceremony.kind.as_str(),
+            "checklist_sha256": c.sha256_hex,
+            "checklist_file": c.path.file_name().map(|n| n.to_string_lossy().into_owned()),
+            "mode": self.cfg.mode.name(),
+            "drill": self.cfg.mode == Mode::Drill,
+            "module": {
+                "path": self.cfg.module.path().display().to_string(),
+                "manufacturer": manufacturer,
+                "description": description,
+            },
+        });
+        self.transcript.append(RecordKind::Header, body)?;
+        Ok(())
+    }
+
+    /// Rebuilds the state from a verified transcript.
+    fn replay(&mut self) -> Result<(), EngineError> {
+        let records = self.transcript.records().to_vec();
+        for record in &records {
+            let bad = |problem: String| EngineError::Replay {
+                seq: record.seq,
+                problem,
+            };
+            match record.kind {
+                RecordKind::Header => self.check_header(&record.body)?,
+                RecordKind::Participants => {
+                    let people: BTreeMap<Role, Person> =
+                        serde_json::from_value(record.body.clone()).map_err(|e| bad(e.to_string()))?;
+                    self.state.participants = people;
+                    self.participants_recorded = true;
+                }
+                RecordKind::Step => {
+                    let index = record.body["index"].as_u64().unwrap_or(u64::MAX) as usize;
+                    let id = record.body["id"].as_str().unwrap_or_default();
+                    if index != self.next || self.next >= self.durations.len() || id != self.step_id(index) {
+                        return Err(bad(format!(
+                            "step {id:?} at index {index}, expected the checklist's step {} next",
+                            self.next
+                        )));
+                    }
+                    let facts: StepFacts = serde_json::from_value(record.body["facts"].clone())
+                        .map_err(|e| bad(format!("facts: {e}")))?;
+                    self.state.apply(&facts);
+                    self.durations[index] =
+                        record.body["seconds"].as_f64().map(Duration::from_secs_f64);
+                    self.next += 1;
+                }
+                RecordKind::Error | RecordKind::Resumed => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn check_header(&self, body: &serde_json::Value) -> Result<(), EngineError> {
+        let found = body["checklist_sha256"].as_str().unwrap_or_default();
+        if found != self.cfg.checklist.sha256_hex {
+            return Err(EngineError::WrongChecklist {
+                expected: self.cfg.checklist.sha256_hex.clone(),
+                found: found.to_string(),
+            });
+        }
+        let mode = body["mode"].as_str().unwrap_or_default();
+        if mode != self.cfg.mode.name() {
+            return Err(EngineError::WrongMode {
+                expected: self.cfg.mode.name().into(),
+                found: mode.into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The step index the ceremony was resumed at, if it was.
+    pub fn resumed_at(&self) -> Option<usize> {
+        self.resumed_at
+    }
+
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    pub fn checklist(&self) -> &crate::checklist::Checklist {
+        &self.cfg.checklist.checklist
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.cfg.mode
+    }
+
+    pub fn transcript_head(&self) -> &str {
+        self.transcript.head()
+    }
+
+    pub fn transcript_path(&self) -> &std::path::Path {
+        self.transcript.path()
+    }
+
+    pub fn module(&self) -> &Module {
+        &self.cfg.module
+    }
+
+    /// Every step's status, in order.
+    pub fn progress(&self) -> Vec<StepStatus> {
+        (0..self.durations.len())
+            .map(|i| match i.cmp(&self.next) {
+                std::cmp::Ordering::Less => StepStatus::Done(self.durations[i]),
+                std::cmp::Ordering::Equal => StepStatus::Current,
+                std::cmp::Ordering::Greater => StepStatus::Pending,
+            })
+            .collect()
+    }
+
+    pub(super) fn step_id(&self, index: usize) -> String {
+        self.checklist().steps[index].id.clone()
+    }
+
+    /// What the engine needs next.
+    pub fn prompt(&mut self) -> Result<Prompt, EngineError> {
+        if self.next >= self.durations.len() {
+            return Ok(Prompt {
+                step: self.finished_view(),
+                need: Need::Finished,
+            });
+        }
+        self.ensure_planned()?;
+        let gate = self.gates.as_ref().and_then(|g| g.first().cloned());
+        let need = match gate {
+            Some(gate) => self.need_for(&gate)?,
+            None => unreachable!("a planned step always has at least one gate"),
+        };
+        Ok(Prompt {
+            step: self.step_view(),
+            need,
+        })
+    }
+
+    fn ensure_planned(&mut self) -> Result<(), EngineError> {
+        if self.gates.is_some() {
+            return Ok(());
+        }
+        let action = self.checklist().steps[self.next].action.clone();
+        let erase = self.erase_check(&action)?;
+        let fingerprint = self.fingerprint_challenge(&action);
+        let sessions: Vec<String> = self.sessions.keys().cloned().collect();
+        let mut planned = Vec::new();
+        for role in [Role::Operator, Role::Witness] {
+            if !self.state.participants.contains_key(&role) {
+                planned.push(Gate::Participant(role));
+            }
+        }
+        planned.extend(gates::plan(
+            self.checklist(),
+            &action,
+            &|t| sessions.iter().any(|s| s == t),
+            erase,
+            fingerprint,
+        ));
+        self.gates = Some(planned);
+        self.started = Some((Instant::now(), super::clock::now_rfc3339()));
+        self.confirmations.clear();
+        self.chosen = None;
+        self.init_pins.clear();
+        Ok(())
+    }
+
+    fn fingerprint_challenge(
+        &self,
+        action: &crate::checklist::model::StepAction,
+    ) -> Option<(String, Vec<usize>)> {
+        let crate::checklist::model::StepAction::RecordFingerprint { certificate } = action else {
+            return None;
+        };
+        let sha = self.state.certs.get(certificate)?.sha256.clone();
+        Some((sha, random_positions(3, 16)))
+    }
+
+    fn need_for(&self, gate: &Gate) -> Result<Need, EngineError> {
+        let checklist = self.checklist();
+        Ok(match gate {
+            Gate::Participant(role) => Need::Participant {
+                role: *role,
+                duty: match role {
+                    Role::Operator => checklist.participants.operator.duty.clone(),
+                    Role::Witness => checklist.participants.witness.duty.clone(),
+                },
+            },
+            Gate::ChooseToken(token) => Need::ChooseToken {
+                token_role: token.clone(),
+                description: checklist.tokens.get(token).map(|t| t.description.clone()).unwrap_or_default(),
+                tokens: self.cfg.module.tokens()?,
+                taken: self.state.tokens.values().map(|t| t.serial.clone()).collect(),
+            },
+            Gate::SerialSuffix => Need::TypeBack {
+                by: Role::Witness,
+                challenge: Challenge::SerialSuffix {
+                    serial: self.chosen.as_ref().map(|t| t.serial.clone()).unwrap_or_default(),
+                    count: SERIAL_SUFFIX,
+                },
+            },
+            Gate::TypeBack(by, challenge) => Need::TypeBack {
+                by: *by,
+                challenge: challenge.clone(),
+            },
+            Gate::Confirm(role) => Need::Confirm {
+                role: *role,
+                facts: self.preview(),
+            },
+            Gate::InitPin(token, kind) => self.pin_need(token, *kind)?,
+            Gate::Login(token) => self.pin_need(token, PinKind::User)?,
+        })
+    }
+
+    fn pin_need(&self, token: &str, kind: PinKind) -> Result<Need, EngineError> {
+        let serial = self.serial_of(token)?;
+        let info = self.cfg.module.token(&serial)?;
+        let spec = self.checklist().tokens.get(token);
+        let rule = match kind {
+            PinKind::CurrentSo | PinKind::User => None,
+            PinKind::NewSo => spec.map(|t| t.so_pin.clone()),
+            PinKind::NewUser => spec.map(|t| t.user_pin.clone()),
+        };
+        let flags = match kind {
+            PinKind::CurrentSo | PinKind::NewSo => info.so_pin,
+            PinKind::NewUser | PinKind::User => info.user_pin,
+        };
+        Ok(Need::Pin {
+            token_role: token.to_string(),
+            serial,
+            kind,
+            rule,
+            flags,
+        })
+    }
+
+    pub(super) fn serial_of(&self, token: &str) -> Result<String, EngineError> {
+        self.state
+            .serial(token)
+            .map(str::to_string)
+            .ok_or_else(|| EngineError::Rejected(format!("token {token} has not been identified")))
+    }
+
+    fn step_view(&self) -> StepView {
+        let step = &self.checklist().steps[self.next];
+        StepView {
+            index: self.next,
+            count: self.durations.len(),
+            id: step.id.clone(),
+            kind: step.action.kind_name(),
+            title: step.title.clone(),
+            text: step.text.clone(),
+            action: self.describe_action(&step.action),
+        }
+    }
+
+    fn finished_view(&self) -> StepView {
+        StepView {
+            index: self.durations.len(),
+            count: self.durations.len(),
+            id: "finished".into(),
+            kind: "finished",
+            title: "Ceremony complete".into(),
+            text: String::new(),
+            action: String::new(),
+        }
+    }
+
+    /// Gives the engine what the current prompt asked for.
+    pub fn answer(&mut self, answer: Answer) -> Result<Outcome, EngineError> {
+        if self.next >= self.durations.len() {
+            return Err(EngineError::Finished);
+        }
+        self.ensure_planned()?;
+        let gate = self
+            .gates
+            .as_ref()
+            .and_then(|g| g.first().cloned())
+            .expect("a planned step has gates");
+        self.take(&gate, answer)?;
+        if let Some(gates) = self.gates.as_mut() {
+            gates.remove(0);
+        }
+        if self.gates.as_ref().is_some_and(|g| g.is_empty()) {
+            return self.complete_step();
+        }
+        Ok(Outcome::Pending)
+    }
+
+    fn take(&mut self, gate: &Gate, answer: Answer) -> Result<(), EngineError> {
+        match (gate, answer) {
+            (Gate::Participant(role), Answer::Participant { name, initials }) => {
+                self.take_participant(*role, name, initials)
+            }
+            (Gate::ChooseToken(token), Answer::Token { serial }) => self.take_token(token, &serial),
+            (Gate::SerialSuffix, Answer::Text(typed)) => {
+                let serial = self.chosen.as_ref().map(|t| t.serial.clone()).unwrap_or_default();
+                let challenge = Challenge::SerialSuffix {
+                    serial,
+                    count: SERIAL_SUFFIX,
+                };
+                check_typed(&challenge, &typed)
+            }
+            (Gate::TypeBack(_, challenge), Answer::Text(typed)) => check_typed(challenge, &typed),
+            (Gate::Confirm(role), Answer::Confirm { initials }) => self.take_confirm(*role, &initials),
+            (Gate::InitPin(token, kind), Answer::Pin(pin)) => self.take_init_pin(token, *kind, pin),
+            (Gate::Login(token), Answer::Pin(pin)) => self.login(token, pin),
+            (gate, answer) => Err(EngineError::UnexpectedAnswer(format!(
+                "expected {gate:?}, got {}",
+                answer_kind(&answer)
+            ))),
+        }
+    }
+
+    fn take_participant(&mut self, role: Role, name: String, initials: String) -> Result<(), EngineError> {
+        let (name, initials) = (name.trim().to_string(), initials.trim().to_uppercase());
+        if name.is_empty() || initials.is_empty() || initials.chars().count() > 4 {
+            return Err(EngineError::Rejected(
+                "a name and initials (1 to 4 letters) are needed".into(),
+            ));
+        }
+        if self.state.participants.values().any(|p| p.initials == initials) {
+            return Err(EngineError::Rejected(format!(
+                "initials {initials} are taken; the two people need different initials"
+            )));
+        }
+        self.state.participants.insert(role, Person { name, initials });
+        if self.state.participants.len() == 2 && !self.participants_recorded {
+            let body = serde_json::to_value(&self.state.participants).expect("serialisable");
+            self.transcript.append(RecordKind::Participants, body)?;
+            self.participants_recorded = true;
+        }
+        Ok(())
+    }
+
+    fn take_token(&mut self, token: &str, serial: &str) -> Result<(), EngineError> {
+        if self.state.tokens.values().any(|t| t.serial == serial) {
+            return Err(EngineError::Rejected(format!(
+                "token {serial} already has another role; choose the token for {token}"
+            )));
+        }
+        let info = self.cfg.module.token(serial)?;
+        if info.serial.is_empty() {
+            return Err(EngineError::Rejected(
+                "this token reports no serial; it cannot be identified".into(),
+            ));
+        }
+        self.chosen = Some(info);
+        Ok(())
+    }
+
+    fn take_confirm(&mut self, role: Role, initials: &str) -> Result<(), EngineError> {
+        let person = self.state.participants.get(&role).ok_or_else(|| {
+            EngineError::Rejected(format!("the {} has not been named", role.name()))
+        })?;
+        if !initials.trim().eq_ignore_ascii_case(&person.initials) {
+            return Err(EngineError::Rejected(format!(
+                "these are not the {}'s initials; the {} ({}) confirms this",
+                role.name(),
+                role.name(),
+                person.name
+            )));
+        }
+        self.confirmations.push(json!({
+            "role": role.name(),
+            "name": person.name,
+            "initials": person.initials,
+            "at": super::clock::now_rfc3339(),
+        }));
+        Ok(())
+    }
+
+    fn take_init_pin(&mut self, token: &str, kind: PinKind, pin: Pin) -> Result<(), EngineError> {
+        let spec = self.checklist().tokens.get(token).cloned();
+        let rule = spec.as_ref().map(|t| match kind {
+            PinKind::NewUser | PinKind::User => &t.user_pin,
+            PinKind::CurrentSo | PinKind::NewSo => &t.so_pin,
+        });
+        if let Some(rule) = rule
+            && let Err(problem) = rule.check(pin.expose())
+        {
+            return Err(EngineError::Rejected(format!(
+                "the {} does not follow the checklist's rule ({}): {problem}",
+                kind.describe(),
+                rule.describe()
+            )));
+        }
+        self.init_pins.push((kind, pin));
+        Ok(())
+    }
+
+    /// Logs in at once, so a wrong PIN is reported while the person is at the keyboard.
+    fn login(&mut self, token: &str, pin: Pin) -> Result<(), EngineError> {
+        let serial = self.serial_of(token)?;
+        let result = UserSession::login(&self.cfg.module, &serial, &pin);
+        drop(pin);
+        match result {
+            Ok(session) => {
+                self.reconcile(token, &session)?;
+                self.sessions.insert(token.to_string(), session);
+                Ok(())
+            }
+            Err(e) => {
+                self.record_error(&e.to_string())?;
+                Err(e.into())
+            }
+        }
+    }
+
+    pub(super) fn record_error(&mut self, message: &str) -> Result<(), EngineError> {
+        let body = json!({
+            "index": self.next,
+            "id": self.step_id(self.next),
+            "error": message,
+        });
+        self.transcript.append(RecordKind::Error, body)?;
+        Ok(())
+    }
+
+    fn complete_step(&mut self) -> Result<Outcome, EngineError> {
+        let facts = match self.execute() {
+            Ok(facts) => facts,
+            Err(e) => {
+                self.record_error(&e.to_string())?;
+                self.gates = None;
+                self.init_pins.clear();
+                return Err(e);
+            }
+        };
+        let (begun, started) = self.started.take().expect("a planned step has a start");
+        let took = begun.elapsed();
+        let step = &self.checklist().steps[self.next];
+        let body = json!({
+            "index": self.next,
+            "id": step.id,
+            "kind": step.action.kind_name(),
+            "title": step.title,
+            "started": started,
+            "ended": super::clock::now_rfc3339(),
+            "seconds": took.as_secs_f64(),
+            "confirmed_by": self.confirmations,
+            "facts": facts,
+        });
+        let id = step.id.clone();
+        self.transcript.append(RecordKind::Step, body)?;
+        self.state.apply(&facts);
+        self.durations[self.next] = Some(took);
+        self.next += 1;
+        self.gates = None;
+        self.close_unneeded_sessions();
+        if self.next == self.durations.len() {
+            return Ok(Outcome::Finished);
+        }
+        Ok(Outcome::StepDone {
+            index: self.next - 1,
+            id,
+            took,
+        })
+    }
+
+    /// Logs out of every token no later step needs.
+    fn close_unneeded_sessions(&mut self) {
+        let later: Vec<String> = self.checklist().steps[self.next..]
+            .iter()
+            .flat_map(|s| gates::tokens_used(self.checklist(), &s.action))
+            .collect();
+        self.sessions.retain(|token, _| later.contains(token));
+    }
+}
+
+fn check_typed(challenge: &Challenge, typed: &str) -> Result<(), EngineError> {
+    if challenge.accepts(typed) {
+        Ok(())
+    } else {
+        Err(EngineError::Rejected(match challenge {
+            Challenge::SerialSuffix { .. } => {
+                "the characters typed do not match the end of the chosen token's serial; check the device"
+                    .to_string()
+            }
+            Challenge::EraseToken { .. } => "the serial typed does not match the token to be erased".into(),
+            Challenge::Authorise { phrase } => format!("type exactly: {phrase}"),
+            Challenge::FingerprintGroups { .. } => {
+                "the groups typed do not match the fingerprint; read them again from the paper".into()
+            }
+        }))
+    }
+}
+
+fn answer_kind(answer: &Answer) -> &'static str {
+    match answer {
+        Answer::Participant { .. } => "a participant",
+        Answer::Token { .. } => "a token",
+        Answer::Text(_) => "text",
+        Answer::Pin(_) => "a PIN",
+        Answer::Confirm { .. } => "a confirmation",
+    }
+}
+
+/// `count` distinct positions in 1..=max, in ascending order.
+fn random_positions(count: usize, max: usize) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut byte = [0u8; 1];
+    while out.len() < count {
+        getrandom::fill(&mut byte).expect("OS random number generator");
+        let p = (byte[0] as usize % max) + 1;
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
+impl Engine {
+    /// Ends this run (logging out of every token) and hands the module back, as a stop
+    /// of the program would; the working folder can be resumed later.
+    pub fn close(self) -> Module {
+        let Engine { cfg, sessions, .. } = self;
+        drop(sessions);
+        cfg.module
+    }
+}

@@ -1,0 +1,167 @@
+//! The transcript: JSON lines, each carrying the SHA-256 of the line before it, appended
+//! and fsynced after every step. It holds facts and public outputs, never a secret.
+
+use crate::fsutil::{self, FsError, sha256_hex};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// The `prev` of the first record.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// One line of the transcript.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Record {
+    pub seq: u64,
+    /// SHA-256 (hex) of the previous line's bytes.
+    pub prev: String,
+    /// UTC, RFC 3339.
+    pub at: String,
+    #[serde(rename = "type")]
+    pub kind: RecordKind,
+    pub body: Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordKind {
+    /// What ceremony, which checklist, which binary, drill or not.
+    Header,
+    Participants,
+    /// A completed step.
+    Step,
+    /// A failed attempt at a step; the step is still pending.
+    Error,
+    /// The program was started again on this working folder.
+    Resumed,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TranscriptError {
+    #[error(transparent)]
+    Fs(#[from] FsError),
+    #[error("{path} line {line}: {problem}")]
+    Broken {
+        path: PathBuf,
+        line: usize,
+        problem: String,
+    },
+}
+
+/// An open transcript file and its current head.
+pub struct Transcript {
+    path: PathBuf,
+    records: Vec<Record>,
+    head: String,
+}
+
+impl Transcript {
+    /// Starts a new transcript; the file must not exist.
+    pub fn create(path: &Path) -> Result<Transcript, TranscriptError> {
+        if path.exists() {
+            return Err(FsError::Exists {
+                path: path.to_path_buf(),
+            }
+            .into());
+        }
+        Ok(Transcript {
+            path: path.to_path_buf(),
+            records: Vec::new(),
+            head: GENESIS.to_string(),
+        })
+    }
+
+    /// Opens an existing transcript and verifies the whole chain.
+    pub fn open(path: &Path) -> Result<Transcript, TranscriptError> {
+        let bytes = fsutil::read(path)?;
+        let (records, head) = verify_chain(&bytes).map_err(|(line, problem)| {
+            TranscriptError::Broken {
+                path: path.to_path_buf(),
+                line,
+                problem,
+            }
+        })?;
+        Ok(Transcript {
+            path: path.to_path_buf(),
+            records,
+            head,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn records(&self) -> &[Record] {
+        &self.records
+    }
+
+    /// SHA-256 of the last line (the genesis value when empty).
+    pub fn head(&self) -> &str {
+        &self.head
+    }
+
+    /// Appends a record, fsyncs, and moves the head.
+    pub fn append(&mut self, kind: RecordKind, body: Value) -> Result<&Record, TranscriptError> {
+        let record = Record {
+            seq: self.records.len() as u64,
+            prev: self.head.clone(),
+            at: crate::engine::clock::now_rfc3339(),
+            kind,
+            body,
+        };
+        let line = serde_json::to_string(&record).expect("a record always serialises");
+        fsutil::append_line(&self.path, &line)?;
+        self.head = sha256_hex(line.as_bytes());
+        self.records.push(record);
+        Ok(self.records.last().expect("just pushed"))
+    }
+}
+
+/// Checks every line's sequence number and back-link; returns the records and the head.
+pub fn verify_chain(bytes: &[u8]) -> Result<(Vec<Record>, String), (usize, String)> {
+    let text = std::str::from_utf8(bytes).map_err(|_| (0, "not UTF-8".to_string()))?;
+    if !text.is_empty() && !text.ends_with('\n') {
+        return Err((text.lines().count(), "the last line is incomplete".into()));
+    }
+    let mut head = GENESIS.to_string();
+    let mut records = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let record: Record =
+            serde_json::from_str(line).map_err(|e| (i + 1, format!("not a record: {e}")))?;
+        if record.seq != i as u64 {
+            return Err((i + 1, format!("seq is {}, expected {i}", record.seq)));
+        }
+        if record.prev != head {
+            return Err((i + 1, "prev does not match the SHA-256 of the line before".into()));
+        }
+        head = sha256_hex(line.as_bytes());
+        records.push(record);
+    }
+    Ok((records, head))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn chain_survives_reopen_and_detects_edits() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.jsonl");
+        let mut t = Transcript::create(&path).unwrap();
+        t.append(RecordKind::Header, json!({"a": 1})).unwrap();
+        t.append(RecordKind::Step, json!({"id": "x"})).unwrap();
+        let head = t.head().to_string();
+        let reopened = Transcript::open(&path).unwrap();
+        assert_eq!(reopened.head(), head);
+        assert_eq!(reopened.records().len(), 2);
+
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replacen("\"a\":1", "\"a\":2", 1)).unwrap();
+        let err = Transcript::open(&path).err().expect("edit detected");
+        assert!(err.to_string().contains("line 2: prev does not match"), "{err}");
+    }
+}

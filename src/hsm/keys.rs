@@ -1,0 +1,256 @@
+//! Key pairs on a token: generation with a safe template and read-back, lookup by id
+//! and label, and signing through the [`RemoteKey`] seam.
+
+use super::curves::{curve_from_params, curve_params_der, unwrap_ec_point};
+use super::error::HsmError;
+use super::session::UserSession;
+use crate::checklist::model::Curve;
+use crate::pki::RemoteKey;
+use cryptoki::mechanism::Mechanism;
+use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
+
+/// What identifies a key pair on a token, and its public point.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyFacts {
+    pub id: Vec<u8>,
+    pub label: String,
+    pub curve: Curve,
+    /// Uncompressed SEC1 point.
+    pub point: Vec<u8>,
+}
+
+/// A private key on a token, usable for signing while its session lives.
+pub struct TokenKey<'s> {
+    session: &'s UserSession,
+    handle: ObjectHandle,
+    pub facts: KeyFacts,
+}
+
+impl UserSession {
+    /// Generates an EC key pair. Refuses when any object already has this id or label;
+    /// after generation reads back the attributes that prove the key was made on the
+    /// token and can never leave it.
+    pub fn generate_key(
+        &self,
+        id: &[u8],
+        label: &str,
+        curve: Curve,
+    ) -> Result<TokenKey<'_>, HsmError> {
+        self.refuse_existing(&[Attribute::Id(id.to_vec())], || format!("id {}", hex::encode(id)))?;
+        self.refuse_existing(&[Attribute::Label(label.as_bytes().to_vec())], || {
+            format!("label {label:?}")
+        })?;
+        let common = [
+            Attribute::Token(true),
+            Attribute::Id(id.to_vec()),
+            Attribute::Label(label.as_bytes().to_vec()),
+        ];
+        let mut public = common.to_vec();
+        public.extend([
+            Attribute::Private(false),
+            Attribute::Verify(true),
+            Attribute::EcParams(curve_params_der(curve).to_vec()),
+        ]);
+        let mut private = common.to_vec();
+        private.extend([
+            Attribute::Private(true),
+            Attribute::Sensitive(true),
+            Attribute::Extractable(false),
+            Attribute::Sign(true),
+        ]);
+        let (_pub, handle) = self
+            .session
+            .generate_key_pair(&Mechanism::EccKeyPairGen, &public, &private)
+            .map_err(HsmError::op("C_GenerateKeyPair"))?;
+        self.check_private_key(handle, id, label)?;
+        let key = self.find_key(id, label)?.ok_or_else(|| HsmError::Token {
+            serial: self.serial.clone(),
+            problem: format!("key {label} was generated but cannot be found again"),
+        })?;
+        if key.facts.curve != curve {
+            return Err(self.unsafe_key(id, label, "generated on a different curve"));
+        }
+        Ok(key)
+    }
+
+    /// The key pair with both this id and this label, if there is one.
+    pub fn find_key(&self, id: &[u8], label: &str) -> Result<Option<TokenKey<'_>>, HsmError> {
+        let template = [
+            Attribute::Class(ObjectClass::PRIVATE_KEY),
+            Attribute::Id(id.to_vec()),
+            Attribute::Label(label.as_bytes().to_vec()),
+        ];
+        let found = self.find(&template)?;
+        match found.as_slice() {
+            [] => Ok(None),
+            [handle] => {
+                let (curve, point) = self.public_point(id, label)?;
+                Ok(Some(TokenKey {
+                    session: self,
+                    handle: *handle,
+                    facts: KeyFacts {
+                        id: id.to_vec(),
+                        label: label.to_string(),
+                        curve,
+                        point,
+                    },
+                }))
+            }
+            _ => Err(HsmError::Token {
+                serial: self.serial.clone(),
+                problem: format!(
+                    "{} private keys share id {} and label {label:?}",
+                    found.len(),
+                    hex::encode(id)
+                ),
+            }),
+        }
+    }
+
+    /// Every EC key pair on the token (private key plus its public half).
+    pub fn list_keys(&self) -> Result<Vec<KeyFacts>, HsmError> {
+        let handles = self.find(&[Attribute::Class(ObjectClass::PRIVATE_KEY)])?;
+        let mut out = Vec::new();
+        for handle in handles {
+            let attrs = self.attributes(handle, &[AttributeType::Id, AttributeType::Label])?;
+            let (mut id, mut label) = (Vec::new(), String::new());
+            for attr in attrs {
+                match attr {
+                    Attribute::Id(v) => id = v,
+                    Attribute::Label(v) => label = String::from_utf8_lossy(&v).into_owned(),
+                    _ => {}
+                }
+            }
+            let (curve, point) = self.public_point(&id, &label)?;
+            out.push(KeyFacts {
+                id,
+                label,
+                curve,
+                point,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The public key object with this id and label: its curve and bare point.
+    fn public_point(&self, id: &[u8], label: &str) -> Result<(Curve, Vec<u8>), HsmError> {
+        let template = [
+            Attribute::Class(ObjectClass::PUBLIC_KEY),
+            Attribute::KeyType(KeyType::EC),
+            Attribute::Id(id.to_vec()),
+            Attribute::Label(label.as_bytes().to_vec()),
+        ];
+        let found = self.find(&template)?;
+        let [handle] = found.as_slice() else {
+            return Err(self.bad_public(format!(
+                "{} EC public keys with id {} and label {label:?} (expected exactly one)",
+                found.len(),
+                hex::encode(id)
+            )));
+        };
+        let attrs = self.attributes(*handle, &[AttributeType::EcParams, AttributeType::EcPoint])?;
+        let (mut params, mut raw_point) = (Vec::new(), Vec::new());
+        for attr in attrs {
+            match attr {
+                Attribute::EcParams(v) => params = v,
+                Attribute::EcPoint(v) => raw_point = v,
+                _ => {}
+            }
+        }
+        let curve = curve_from_params(&params)
+            .ok_or_else(|| self.bad_public(format!("unknown curve parameters {}", hex::encode(&params))))?;
+        let point = unwrap_ec_point(curve, &raw_point).map_err(|p| self.bad_public(p))?;
+        Ok((curve, point))
+    }
+
+    fn check_private_key(&self, handle: ObjectHandle, id: &[u8], label: &str) -> Result<(), HsmError> {
+        let wanted = [
+            (AttributeType::Token, true, "not a token object"),
+            (AttributeType::Private, true, "not private"),
+            (AttributeType::Sensitive, true, "not sensitive"),
+            (AttributeType::Extractable, false, "extractable"),
+            (AttributeType::Local, true, "not generated on the token (CKA_LOCAL false)"),
+            (AttributeType::AlwaysSensitive, true, "not always sensitive"),
+            (AttributeType::NeverExtractable, true, "was extractable at some point"),
+        ];
+        let types: Vec<AttributeType> = wanted.iter().map(|w| w.0).collect();
+        let attrs = self.attributes(handle, &types)?;
+        for (ty, want, problem) in wanted {
+            let value = attrs.iter().find_map(|a| bool_of(a, ty));
+            if value != Some(want) {
+                return Err(self.unsafe_key(id, label, problem));
+            }
+        }
+        Ok(())
+    }
+
+    fn refuse_existing(&self, template: &[Attribute], what: impl Fn() -> String) -> Result<(), HsmError> {
+        if self.find(template)?.is_empty() {
+            Ok(())
+        } else {
+            Err(HsmError::KeyExists {
+                serial: self.serial.clone(),
+                what: what(),
+            })
+        }
+    }
+
+    fn find(&self, template: &[Attribute]) -> Result<Vec<ObjectHandle>, HsmError> {
+        self.session
+            .find_objects(template)
+            .map_err(HsmError::op("C_FindObjects"))
+    }
+
+    fn attributes(&self, handle: ObjectHandle, types: &[AttributeType]) -> Result<Vec<Attribute>, HsmError> {
+        self.session
+            .get_attributes(handle, types)
+            .map_err(HsmError::op("C_GetAttributeValue"))
+    }
+
+    fn unsafe_key(&self, id: &[u8], label: &str, problem: &str) -> HsmError {
+        HsmError::UnsafeKey {
+            serial: self.serial.clone(),
+            label: label.into(),
+            id: hex::encode(id),
+            problem: problem.into(),
+        }
+    }
+
+    fn bad_public(&self, problem: String) -> HsmError {
+        HsmError::BadPublicKey {
+            serial: self.serial.clone(),
+            problem,
+        }
+    }
+}
+
+fn bool_of(attr: &Attribute, ty: AttributeType) -> Option<bool> {
+    match (attr, ty) {
+        (Attribute::Token(b), AttributeType::Token)
+        | (Attribute::Private(b), AttributeType::Private)
+        | (Attribute::Sensitive(b), AttributeType::Sensitive)
+        | (Attribute::Extractable(b), AttributeType::Extractable)
+        | (Attribute::Local(b), AttributeType::Local)
+        | (Attribute::AlwaysSensitive(b), AttributeType::AlwaysSensitive)
+        | (Attribute::NeverExtractable(b), AttributeType::NeverExtractable) => Some(*b),
+        _ => None,
+    }
+}
+
+impl RemoteKey for TokenKey<'_> {
+    fn curve(&self) -> Curve {
+        self.facts.curve
+    }
+
+    fn public_point(&self) -> &[u8] {
+        &self.facts.point
+    }
+
+    /// `C_Sign` with `CKM_ECDSA` over a digest computed by the caller.
+    fn sign_digest(&self, digest: &[u8]) -> Result<Vec<u8>, String> {
+        self.session
+            .session
+            .sign(&Mechanism::Ecdsa, self.handle, digest)
+            .map_err(|e| format!("C_Sign on token {}: {e}", self.session.serial))
+    }
+}

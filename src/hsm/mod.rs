@@ -1,0 +1,22 @@
+//! PKCS#11 tokens through cryptoki: listing, initialisation, PIN state, key generation,
+//! signing and read-back.
+//!
+//! Tokens are always chosen by serial, never by slot number (SoftHSM renumbers slots and
+//! USB tokens move). Every login first reads the PIN flags so that a low try count is
+//! reported before the PIN is spent, and a wrong PIN is never retried here. No
+//! certificate objects are ever written to a token: on the SmartCard-HSM that would
+//! overwrite the key's public data.
+
+mod curves;
+mod error;
+mod init;
+mod keys;
+mod module;
+mod session;
+
+pub use curves::{curve_params_der, unwrap_ec_point};
+pub use error::HsmError;
+pub use init::{TokenInit, init_free_slot, init_token};
+pub use keys::{KeyFacts, TokenKey};
+pub use module::{Module, PinFlags, TokenInfo};
+pub use session::UserSession;

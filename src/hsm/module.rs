@@ -1,0 +1,176 @@
+//! A loaded PKCS#11 module and the tokens it shows.
+
+use super::error::HsmError;
+use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+use cryptoki::slot::{Slot, TokenInfo as RawTokenInfo};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// A PKCS#11 module, loaded and initialised once per process.
+pub struct Module {
+    pub(super) ctx: Pkcs11,
+    path: PathBuf,
+}
+
+/// What a person needs to tell tokens apart, read with `C_GetTokenInfo`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenInfo {
+    pub serial: String,
+    pub label: String,
+    pub manufacturer: String,
+    pub model: String,
+    pub initialized: bool,
+    pub user_pin_initialized: bool,
+    pub user_pin: PinFlags,
+    pub so_pin: PinFlags,
+}
+
+/// The PIN counters a token reports. A SmartCard-HSM reports user-PIN flags only.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PinFlags {
+    pub count_low: bool,
+    pub final_try: bool,
+    pub locked: bool,
+}
+
+impl PinFlags {
+    /// The flags spelled out with their consequence.
+    pub fn describe(&self) -> &'static str {
+        if self.locked {
+            "LOCKED: the token refuses every login with this PIN"
+        } else if self.final_try {
+            "FINAL TRY: one more wrong PIN locks this PIN for good"
+        } else if self.count_low {
+            "tries left LOW: a wrong PIN was entered since the last good login"
+        } else {
+            "no wrong PIN recorded"
+        }
+    }
+}
+
+impl std::fmt::Display for PinFlags {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.describe())
+    }
+}
+
+impl Module {
+    /// Loads and initialises the module at `path`.
+    pub fn load(path: &Path) -> Result<Module, HsmError> {
+        let load_err = |source| HsmError::Load {
+            path: path.display().to_string(),
+            source,
+        };
+        let ctx = Pkcs11::new(path).map_err(load_err)?;
+        ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
+            .map_err(load_err)?;
+        Ok(Module {
+            ctx,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// `C_GetInfo`: the module's manufacturer and description.
+    pub fn manufacturer(&self) -> Result<(String, String), HsmError> {
+        let info = self
+            .ctx
+            .get_library_info()
+            .map_err(HsmError::op("C_GetInfo"))?;
+        Ok((
+            info.manufacturer_id().trim().to_string(),
+            info.library_description().trim().to_string(),
+        ))
+    }
+
+    /// Every token present, in slot order.
+    pub fn tokens(&self) -> Result<Vec<TokenInfo>, HsmError> {
+        let slots = self
+            .ctx
+            .get_slots_with_token()
+            .map_err(HsmError::op("C_GetSlotList"))?;
+        let mut out = Vec::with_capacity(slots.len());
+        for slot in slots {
+            out.push(self.token_info(slot)?);
+        }
+        Ok(out)
+    }
+
+    fn token_info(&self, slot: Slot) -> Result<TokenInfo, HsmError> {
+        let raw = self
+            .ctx
+            .get_token_info(slot)
+            .map_err(HsmError::op("C_GetTokenInfo"))?;
+        Ok(describe(&raw))
+    }
+
+    /// The slot that currently holds the token with `serial`.
+    pub fn slot_of(&self, serial: &str) -> Result<(Slot, TokenInfo), HsmError> {
+        let slots = self
+            .ctx
+            .get_slots_with_token()
+            .map_err(HsmError::op("C_GetSlotList"))?;
+        let mut present = Vec::new();
+        for slot in slots {
+            let info = self.token_info(slot)?;
+            if info.serial == serial {
+                return Ok((slot, info));
+            }
+            present.push(if info.serial.is_empty() {
+                "(uninitialised)".to_string()
+            } else {
+                info.serial
+            });
+        }
+        Err(HsmError::TokenNotFound {
+            serial: serial.to_string(),
+            present: if present.is_empty() {
+                "none".into()
+            } else {
+                present.join(", ")
+            },
+        })
+    }
+
+    /// The token with `serial`, freshly read.
+    pub fn token(&self, serial: &str) -> Result<TokenInfo, HsmError> {
+        Ok(self.slot_of(serial)?.1)
+    }
+
+    /// Objects visible without logging in (public keys, certificates, data objects).
+    pub fn public_object_count(&self, serial: &str) -> Result<usize, HsmError> {
+        let (slot, _) = self.slot_of(serial)?;
+        let session = self
+            .ctx
+            .open_ro_session(slot)
+            .map_err(HsmError::op("C_OpenSession"))?;
+        let found = session
+            .find_objects(&[])
+            .map_err(HsmError::op("C_FindObjects"))?;
+        Ok(found.len())
+    }
+}
+
+fn describe(raw: &RawTokenInfo) -> TokenInfo {
+    TokenInfo {
+        serial: raw.serial_number().trim().to_string(),
+        label: raw.label().trim().to_string(),
+        manufacturer: raw.manufacturer_id().trim().to_string(),
+        model: raw.model().trim().to_string(),
+        initialized: raw.token_initialized(),
+        user_pin_initialized: raw.user_pin_initialized(),
+        user_pin: PinFlags {
+            count_low: raw.user_pin_count_low(),
+            final_try: raw.user_pin_final_try(),
+            locked: raw.user_pin_locked(),
+        },
+        so_pin: PinFlags {
+            count_low: raw.so_pin_count_low(),
+            final_try: raw.so_pin_final_try(),
+            locked: raw.so_pin_locked(),
+        },
+    }
+}

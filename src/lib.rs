@@ -1,0 +1,28 @@
+//! `ceremony`: HSM key ceremonies for a private step-ca PKI.
+//!
+//! Module map (dependencies point downwards only):
+//!
+//! - [`engine`]: the ceremony state machine: steps, participants, confirmations,
+//!   transcript and resume. The TUI and the unattended drill both drive it through
+//!   [`engine::Prompt`] / [`engine::Answer`].
+//! - [`hsm`]: PKCS#11 through cryptoki: tokens by serial, PIN flags, key generation,
+//!   signing, read-back.
+//! - [`pki`]: certificate and CRL profiles, lint-before-sign, issuance through rcgen,
+//!   verification with x509-parser, SSH CA public keys, fingerprints.
+//! - [`bundle`]: the export bundle: layout, `bundle.json`, `SHA256SUMS`, write-once files,
+//!   offline verification.
+//! - [`checklist`]: the TOML ceremony scripts: strict parse and validation with dotted paths.
+//! - [`drill`]: throwaway SoftHSM2 tokens for rehearsals.
+//! - [`fsutil`]: write-once, fsynced, re-read-and-hashed files.
+//! - [`secret`]: PINs in zeroizing types.
+//! - [`preflight`]: network and clock facts of the machine the ceremony runs on.
+
+pub mod bundle;
+pub mod checklist;
+pub mod drill;
+pub mod engine;
+pub mod fsutil;
+pub mod hsm;
+pub mod pki;
+pub mod preflight;
+pub mod secret;

@@ -1,0 +1,62 @@
+//! Helpers shared by the integration tests: running the binary, requiring the
+//! independent tools, and making drill bundles.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const ROOT_CEREMONY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/checklists/root-ceremony.toml");
+
+/// The `ceremony` binary built for this test run.
+pub fn ceremony() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ceremony"))
+}
+
+/// Panics (never skips) when an external tool the test relies on is missing.
+pub fn require(tool: &str) {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    assert!(found, "{tool} is required for this test; run build/deps to install it");
+}
+
+pub fn run(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("spawn");
+    out
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn all_output(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+/// Runs `ceremony rehearse` on the root ceremony into `out`; panics on failure.
+pub fn rehearse_root(out: &Path) -> Output {
+    let result = run(ceremony().args(["rehearse", ROOT_CEREMONY, "--out"]).arg(out));
+    assert!(result.status.success(), "rehearse failed:\n{}", all_output(&result));
+    result
+}
+
+/// Every file in a folder, recursively, with its bytes.
+pub fn read_tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let bytes = std::fs::read(&path).unwrap();
+                out.push((path, bytes));
+            }
+        }
+    }
+    out.sort();
+    out
+}

@@ -1,0 +1,119 @@
+//! A drill driven through the library, so that the test keeps the tokens and the
+//! player's PINs: ssh-keygen signs with the HSM key, the tokens hold exactly the keys of
+//! the checklist, and every single-byte corruption of the bundle is rejected.
+//!
+//! One test per binary: it sets SOFTHSM2_CONF for the process.
+
+mod common;
+use ceremony::{bundle, checklist, drill, engine, hsm};
+use common::*;
+use std::path::Path;
+use std::process::Command;
+
+#[test]
+fn drill_tokens_sign_with_ssh_keygen_and_every_corruption_is_caught() {
+    require("ssh-keygen");
+    let tmp = tempfile::tempdir().unwrap();
+    let conf = drill::write_softhsm_config(&tmp.path().join("hsm")).unwrap();
+    // SAFETY: the only test in this binary; no other thread reads the environment.
+    unsafe { std::env::set_var("SOFTHSM2_CONF", &conf) };
+    let module_path = drill::softhsm_module().expect("SoftHSM2 must be installed (build/deps)");
+    let module = hsm::Module::load(&module_path).unwrap();
+    let mut player = drill::Player::with_new_tokens(&module, 2).unwrap();
+    let out = tmp.path().join("bundle");
+    let cfg = engine::EngineConfig {
+        checklist: checklist::load(Path::new(ROOT_CEREMONY)).unwrap(),
+        module,
+        work_dir: tmp.path().join("work"),
+        out_dir: out.clone(),
+        mode: engine::Mode::Drill,
+        binary_sha256: "0".repeat(64),
+    };
+    let mut eng = engine::Engine::open(cfg).unwrap();
+    drill::play(&mut eng, &mut player, None).unwrap();
+    let state = eng.state().clone();
+    let module = eng.close();
+
+    check_token_contents(&module, &state, &player);
+    ssh_keygen_signs_with_the_token(&module_path, &out, &player, tmp.path());
+    every_byte_matters(&out);
+}
+
+/// The root token holds one key pair, the intermediate token three, and no certificates.
+fn check_token_contents(module: &hsm::Module, state: &engine::State, player: &drill::Player) {
+    for (role, expected) in [("root", 1), ("intermediate", 3)] {
+        let serial = state.serial(role).unwrap();
+        let pin = player.drill_user_pin(role).unwrap();
+        let session = hsm::UserSession::login(module, serial, pin).unwrap();
+        let keys = session.list_keys().unwrap();
+        assert_eq!(keys.len(), expected, "{role}: {keys:?}");
+        for key in keys {
+            let fact = state.keys.values().find(|k| k.serial == serial && k.label == key.label).unwrap();
+            assert_eq!(hex::encode(&key.point), fact.point);
+        }
+        // Only key objects: 2 per pair, nothing else (no certificates on tokens).
+        drop(session);
+        assert_eq!(module.public_object_count(serial).unwrap(), expected);
+    }
+}
+
+/// `ssh-keygen -s ssh_user_ca.pub -D <module>` finds the token key matching our public key
+/// line and signs a user key with it; the PIN comes through SSH_ASKPASS from a FIFO, so it
+/// is never stored in a file.
+fn ssh_keygen_signs_with_the_token(module: &Path, bundle: &Path, player: &drill::Player, tmp: &Path) {
+    let user = tmp.join("id_user");
+    let made = run(Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-f"]).arg(&user));
+    assert!(made.status.success(), "{}", all_output(&made));
+    let fifo = tmp.join("pin.fifo");
+    let askpass = tmp.join("askpass.sh");
+    std::fs::write(&askpass, format!("#!/bin/sh\ncat '{}'\n", fifo.display())).unwrap();
+    std::fs::set_permissions(&askpass, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let pin = player.drill_user_pin("intermediate").unwrap().expose().to_string();
+    let writer = std::thread::spawn(move || std::fs::write(fifo, format!("{pin}\n")).unwrap());
+    let signed = run(Command::new("ssh-keygen")
+        .arg("-s")
+        .arg(bundle.join("ssh_user_ca.pub"))
+        .arg("-D")
+        .arg(module)
+        .args(["-I", "drill-user", "-n", "alice", "-V", "+1h"])
+        .arg(user.with_extension("pub"))
+        .env("SSH_ASKPASS", &askpass)
+        .env("SSH_ASKPASS_REQUIRE", "force")
+        .env("DISPLAY", ":0")
+        .stdin(std::process::Stdio::null()));
+    writer.join().unwrap();
+    assert!(signed.status.success(), "ssh-keygen -s -D failed:\n{}", all_output(&signed));
+    let cert = tmp.join("id_user-cert.pub");
+    let shown = run(Command::new("ssh-keygen").arg("-Lf").arg(&cert));
+    let text = stdout(&shown);
+    let ca_fp = run(Command::new("ssh-keygen").arg("-lf").arg(bundle.join("ssh_user_ca.pub")));
+    let ca_fp = stdout(&ca_fp).split_whitespace().nth(1).unwrap().to_string();
+    assert!(text.contains(&format!("Signing CA: ECDSA {ca_fp}")), "{text}");
+    assert!(text.contains("alice"), "{text}");
+}
+
+/// Changing any one byte of any file makes `verify` fail.
+fn every_byte_matters(dir: &Path) {
+    bundle::verify(dir, None).expect("the untouched bundle verifies");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        let original = std::fs::read(&path).unwrap();
+        for i in 0..original.len() {
+            let mut bytes = original.clone();
+            bytes[i] ^= 0x01;
+            std::fs::write(&path, &bytes).unwrap();
+            assert!(
+                bundle::verify(dir, None).is_err(),
+                "{} byte {i} changed and the bundle still verifies",
+                path.display()
+            );
+            checked += 1;
+        }
+        std::fs::write(&path, &original).unwrap();
+    }
+    bundle::verify(dir, None).expect("restored bundle verifies");
+    assert!(checked > 5000, "only {checked} bytes checked");
+}
