@@ -328,3 +328,14 @@ fn the_display_lists_every_problem_on_its_own_line() {
         "the checklist has 2 problems:\ncrl.number: must be at least 1\nsteps[18].id: must not be empty"
     );
 }
+
+#[test]
+fn the_example_in_the_reference_has_no_problems() {
+    let doc = include_str!("../docs/checklist-reference.md");
+    let start = doc.find("```toml\n").expect("a toml example") + "```toml\n".len();
+    let len = doc[start..].find("```").expect("end of the example");
+    assert_eq!(
+        problem_lines(&doc[start..start + len]),
+        Vec::<String>::new()
+    );
+}

@@ -9,7 +9,7 @@ use super::Curve;
 use super::crl::{crl_number, crl_problems, parse_crl};
 use super::fingerprint::Fingerprint;
 use super::inspect::{self, parse_cert, profile_problems, read_exts, spki_point};
-use super::issue::IssuerFacts;
+use super::issuer::IssuerFacts;
 use super::profile::{Role, serial_hex};
 
 /// What a checked certificate says, for the sheet, bundle.json and the daemon.
@@ -50,10 +50,10 @@ pub fn check_root(der: &[u8]) -> Result<CertFacts, Vec<String>> {
     let cert = parse_cert(der).map_err(|e| vec![e])?;
     let mut problems = Vec::new();
     profile_problems(&cert, Role::Root, &mut problems);
-    if let Ok((curve, point)) = spki_point(&cert.tbs_certificate.subject_pki) {
-        if !verifies(&cert, curve, &point) {
-            problems.push("self-signature does not verify with the certificate's own key".into());
-        }
+    if let Ok((curve, point)) = spki_point(&cert.tbs_certificate.subject_pki)
+        && !verifies(&cert, curve, &point)
+    {
+        problems.push("self-signature does not verify with the certificate's own key".into());
     }
     finish(&cert, der, problems)
 }
@@ -82,9 +82,15 @@ pub fn check_intermediate(der: &[u8], root_der: &[u8]) -> Result<CertFacts, Vec<
         problems.push("authorityKeyIdentifier is not the root's subjectKeyIdentifier".into());
     }
     if !verifies(&cert, root.curve, &root.point) {
-        problems.push(format!("signature does not verify with the root's {} key", root.curve.name()));
+        problems.push(format!(
+            "signature does not verify with the root's {} key",
+            root.curve.name()
+        ));
     }
-    let (nb, na) = (tbs.validity.not_before.to_datetime(), tbs.validity.not_after.to_datetime());
+    let (nb, na) = (
+        tbs.validity.not_before.to_datetime(),
+        tbs.validity.not_after.to_datetime(),
+    );
     if nb < root.not_before || na > root.not_after {
         problems.push(format!(
             "validity {nb} .. {na} does not nest in the root's {} .. {}",
@@ -95,10 +101,12 @@ pub fn check_intermediate(der: &[u8], root_der: &[u8]) -> Result<CertFacts, Vec<
         .ok()
         .and_then(|r| read_exts(r.tbs_certificate.extensions()).basic)
         .and_then(|(_, _, p)| p);
-    if let (Some(root_len), Some((_, _, Some(own)))) = (root_path_len, exts.basic) {
-        if own >= root_len {
-            problems.push(format!("pathLenConstraint {own} is not below the root's {root_len}"));
-        }
+    if let (Some(root_len), Some((_, _, Some(own)))) = (root_path_len, exts.basic)
+        && own >= root_len
+    {
+        problems.push(format!(
+            "pathLenConstraint {own} is not below the root's {root_len}"
+        ));
     }
     finish(&cert, der, problems)
 }
@@ -142,7 +150,11 @@ fn verifies(cert: &X509Certificate, curve: Curve, point: &[u8]) -> bool {
     )
 }
 
-fn finish(cert: &X509Certificate, der: &[u8], problems: Vec<String>) -> Result<CertFacts, Vec<String>> {
+fn finish(
+    cert: &X509Certificate,
+    der: &[u8],
+    problems: Vec<String>,
+) -> Result<CertFacts, Vec<String>> {
     let tbs = &cert.tbs_certificate;
     match spki_point(&tbs.subject_pki) {
         Ok((curve, public_point)) if problems.is_empty() => Ok(CertFacts {

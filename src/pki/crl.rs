@@ -3,16 +3,18 @@
 //! offline verification: v2, signature algorithm of the issuer's curve, issuer name, AKI,
 //! CRL number, thisUpdate < nextUpdate inside the issuer's validity.
 
-use rcgen::{CertificateRevocationListParams, Issuer, KeyIdMethod, RevokedCertParams, SerialNumber};
+use rcgen::{
+    CertificateRevocationListParams, Issuer, KeyIdMethod, RevokedCertParams, SerialNumber,
+};
 use time::OffsetDateTime;
 use x509_parser::revocation_list::CertificateRevocationList;
 
 use super::curve::SoftKey;
 use super::der::Fixup;
 use super::inspect::{self, read_exts, serial_problems, sig_alg_curve};
-use super::issue::{BuildFailure, IssuerFacts, signer_failure};
-use super::profile::validity;
-use super::signer::RemoteSigner;
+use super::issuer::IssuerFacts;
+use super::profile::{utc_seconds, validity};
+use super::signer::{BuildFailure, RemoteSigner, signer_failure};
 use super::{PkiError, RemoteKey};
 use crate::checklist::model::CrlSpec;
 
@@ -102,14 +104,21 @@ pub fn sign_crl(
     let fixup = Fixup::crl(issuer.curve);
     let build = |key: &dyn RemoteKey| -> Result<Vec<u8>, BuildFailure> {
         let rc_issuer = Issuer::from_params(&issuer_params, RemoteSigner::new(key, fixup));
-        let crl = params.signed_by(&rc_issuer).map_err(|e| signer_failure(rc_issuer.key(), e))?;
-        fixup.signed(crl.der().to_vec()).map_err(BuildFailure::Fixup)
+        let crl = params
+            .signed_by(&rc_issuer)
+            .map_err(|e| signer_failure(rc_issuer.key(), e))?;
+        fixup
+            .signed(crl.der().to_vec())
+            .map_err(BuildFailure::Fixup)
     };
 
     // (a) throwaway key, lint
     let throwaway = SoftKey::generate(issuer.curve)?;
     let lint_der = build(&throwaway).map_err(|e| e.lint_pass(WHAT))?;
-    let lint_issuer = IssuerFacts { point: throwaway.public_point().to_vec(), ..issuer.clone() };
+    let lint_issuer = IssuerFacts {
+        point: throwaway.public_point().to_vec(),
+        ..issuer.clone()
+    };
     let mut problems = match parse_crl(&lint_der) {
         Ok(crl) => {
             let mut p = crl_problems(&crl, &lint_issuer);
@@ -120,7 +129,10 @@ pub fn sign_crl(
     };
     if !problems.is_empty() {
         problems.dedup();
-        return Err(PkiError::Lint { what: WHAT, problems });
+        return Err(PkiError::Lint {
+            what: WHAT,
+            problems,
+        });
     }
 
     // (b) the HSM signs
@@ -132,15 +144,32 @@ pub fn sign_crl(
     let linted = parse_crl(&lint_der).map_err(reparse)?;
     let (tbs, lint_tbs) = (crl.tbs_cert_list.as_ref(), linted.tbs_cert_list.as_ref());
     if tbs != lint_tbs || crl.signature_algorithm != linted.signature_algorithm {
-        return Err(PkiError::TbsMismatch { what: WHAT, detail: inspect::first_difference(tbs, lint_tbs) });
+        return Err(PkiError::TbsMismatch {
+            what: WHAT,
+            detail: inspect::first_difference(tbs, lint_tbs),
+        });
     }
-    if !inspect::signature_verifies(&crl.signature_algorithm, &crl.signature_value, tbs, issuer.curve, &issuer.point) {
+    if !inspect::signature_verifies(
+        &crl.signature_algorithm,
+        &crl.signature_value,
+        tbs,
+        issuer.curve,
+        &issuer.point,
+    ) {
         return Err(PkiError::SignatureInvalid { what: WHAT });
     }
-    Ok(IssuedCrl { der, number: spec.number, this_update: this, next_update: next })
+    Ok(IssuedCrl {
+        der,
+        number: spec.number,
+        this_update: this,
+        next_update: next,
+    })
 }
 
-fn revoked_params(revoked: &[Revoked], this: OffsetDateTime) -> Result<Vec<RevokedCertParams>, PkiError> {
+fn revoked_params(
+    revoked: &[Revoked],
+    this: OffsetDateTime,
+) -> Result<Vec<RevokedCertParams>, PkiError> {
     revoked
         .iter()
         .map(|r| {
@@ -151,13 +180,25 @@ fn revoked_params(revoked: &[Revoked], this: OffsetDateTime) -> Result<Vec<Revok
             }
             serial_problems(&encoded, &mut problems);
             if let Some(p) = problems.into_iter().next() {
-                return Err(PkiError::Serial(format!("revoked {}: {p}", hex::encode(&r.serial))));
+                return Err(PkiError::Serial(format!(
+                    "revoked {}: {p}",
+                    hex::encode(&r.serial)
+                )));
             }
-            let at = r.revoked_at.replace_nanosecond(0).unwrap_or(r.revoked_at);
+            let at = utc_seconds(r.revoked_at).ok_or_else(|| PkiError::Validity {
+                what: WHAT,
+                reason: format!(
+                    "revocation time {} is not a UTC time between 1950 and 9999",
+                    r.revoked_at
+                ),
+            })?;
             if at > this {
                 return Err(PkiError::Validity {
                     what: WHAT,
-                    reason: format!("revocation of {} at {at} is after thisUpdate {this}", hex::encode(&r.serial)),
+                    reason: format!(
+                        "revocation of {} at {at} is after thisUpdate {this}",
+                        hex::encode(&r.serial)
+                    ),
                 });
             }
             Ok(RevokedCertParams {
@@ -171,7 +212,8 @@ fn revoked_params(revoked: &[Revoked], this: OffsetDateTime) -> Result<Vec<Revok
 }
 
 pub(crate) fn parse_crl(der: &[u8]) -> Result<CertificateRevocationList<'_>, String> {
-    let (rest, crl) = x509_parser::parse_x509_crl(der).map_err(|e| format!("not a DER CRL: {e}"))?;
+    let (rest, crl) =
+        x509_parser::parse_x509_crl(der).map_err(|e| format!("not a DER CRL: {e}"))?;
     if !rest.is_empty() {
         return Err(format!("{} trailing bytes after the CRL", rest.len()));
     }
@@ -190,7 +232,11 @@ pub(crate) fn crl_problems(crl: &CertificateRevocationList, issuer: &IssuerFacts
     }
     match sig_alg_curve(&crl.signature_algorithm) {
         Ok(c) if c == issuer.curve => {}
-        Ok(c) => problems.push(format!("signed with {} but the issuer key is {}", c.name(), issuer.curve.name())),
+        Ok(c) => problems.push(format!(
+            "signed with {} but the issuer key is {}",
+            c.name(),
+            issuer.curve.name()
+        )),
         Err(e) => problems.push(e),
     }
     if tbs.issuer.as_raw() != issuer.subject_raw.as_slice() {
@@ -220,7 +266,9 @@ pub(crate) fn crl_problems(crl: &CertificateRevocationList, issuer: &IssuerFacts
         }
         Some((critical, _, other)) => {
             if critical || other {
-                problems.push("authorityKeyIdentifier is critical or carries issuer name/serial".into());
+                problems.push(
+                    "authorityKeyIdentifier is critical or carries issuer name/serial".into(),
+                );
             }
         }
     }
@@ -234,10 +282,19 @@ pub(crate) fn crl_problems(crl: &CertificateRevocationList, issuer: &IssuerFacts
             p.push("revocation date after thisUpdate".into());
         }
         for problem in p {
-            problems.push(format!("revoked entry {}: {problem}", hex::encode(entry.raw_serial())));
+            problems.push(format!(
+                "revoked entry {}: {problem}",
+                hex::encode(entry.raw_serial())
+            ));
         }
     }
-    if !inspect::signature_verifies(&crl.signature_algorithm, &crl.signature_value, tbs.as_ref(), issuer.curve, &issuer.point) {
+    if !inspect::signature_verifies(
+        &crl.signature_algorithm,
+        &crl.signature_value,
+        tbs.as_ref(),
+        issuer.curve,
+        &issuer.point,
+    ) {
         problems.push("signature does not verify with the issuer's public key".into());
     }
     problems
@@ -256,22 +313,37 @@ fn expected_problems(
     if crl_number(crl) != Some(number) {
         problems.push(format!("cRLNumber is not {number}"));
     }
-    if tbs.this_update.to_datetime() != this || tbs.next_update.map(|t| t.to_datetime()) != Some(next) {
+    if tbs.this_update.to_datetime() != this
+        || tbs.next_update.map(|t| t.to_datetime()) != Some(next)
+    {
         problems.push(format!("thisUpdate/nextUpdate are not {this} / {next}"));
     }
     let got: Vec<_> = crl.iter_revoked_certificates().collect();
     if got.len() != revoked.len() {
-        problems.push(format!("{} revoked entries, expected {}", got.len(), revoked.len()));
+        problems.push(format!(
+            "{} revoked entries, expected {}",
+            got.len(),
+            revoked.len()
+        ));
         return problems;
     }
     for (entry, want) in got.iter().zip(revoked) {
-        let strip = |b: &[u8]| b.iter().skip_while(|x| **x == 0).copied().collect::<Vec<_>>();
+        let strip = |b: &[u8]| {
+            b.iter()
+                .skip_while(|x| **x == 0)
+                .copied()
+                .collect::<Vec<_>>()
+        };
         let reason = entry.reason_code().map(|(_, c)| c.0).unwrap_or(0);
         if strip(entry.raw_serial()) != strip(&want.serial)
-            || entry.revocation_date.to_datetime().unix_timestamp() != want.revoked_at.unix_timestamp()
+            || entry.revocation_date.to_datetime().unix_timestamp()
+                != want.revoked_at.unix_timestamp()
             || reason != want.reason.code()
         {
-            problems.push(format!("revoked entry {} differs from the request", hex::encode(&want.serial)));
+            problems.push(format!(
+                "revoked entry {} differs from the request",
+                hex::encode(&want.serial)
+            ));
         }
     }
     problems

@@ -67,7 +67,10 @@ pub(crate) fn point_problem(curve: Curve, point: &[u8]) -> Option<String> {
         return Some(format!("{} bytes, expected {want}", point.len()));
     }
     if point[0] != 0x04 {
-        return Some(format!("first byte {:#04x}, expected 0x04 (uncompressed)", point[0]));
+        return Some(format!(
+            "first byte {:#04x}, expected 0x04 (uncompressed)",
+            point[0]
+        ));
     }
     let on_curve = match curve {
         Curve::P256 => p256::ecdsa::VerifyingKey::from_sec1_bytes(point).is_ok(),
@@ -80,7 +83,11 @@ pub(crate) fn point_problem(curve: Curve, point: &[u8]) -> Option<String> {
 pub(crate) fn check_point(curve: Curve, point: &[u8], what: &'static str) -> Result<(), PkiError> {
     match point_problem(curve, point) {
         None => Ok(()),
-        Some(reason) => Err(PkiError::InvalidPoint { what, curve, reason }),
+        Some(reason) => Err(PkiError::InvalidPoint {
+            what,
+            curve,
+            reason,
+        }),
     }
 }
 
@@ -96,9 +103,21 @@ pub(crate) fn raw_to_der(curve: Curve, raw: &[u8]) -> Result<Vec<u8>, String> {
     }
     let bad = |_| format!("r or s out of range for {}", curve.name());
     Ok(match curve {
-        Curve::P256 => p256::ecdsa::Signature::from_slice(raw).map_err(bad)?.to_der().to_bytes().into(),
-        Curve::P384 => p384::ecdsa::Signature::from_slice(raw).map_err(bad)?.to_der().to_bytes().into(),
-        Curve::P521 => p521::ecdsa::Signature::from_slice(raw).map_err(bad)?.to_der().to_bytes().into(),
+        Curve::P256 => p256::ecdsa::Signature::from_slice(raw)
+            .map_err(bad)?
+            .to_der()
+            .to_bytes()
+            .into(),
+        Curve::P384 => p384::ecdsa::Signature::from_slice(raw)
+            .map_err(bad)?
+            .to_der()
+            .to_bytes()
+            .into(),
+        Curve::P521 => p521::ecdsa::Signature::from_slice(raw)
+            .map_err(bad)?
+            .to_der()
+            .to_bytes()
+            .into(),
     })
 }
 
@@ -161,7 +180,10 @@ impl SoftKey {
             ($m:ident, $v:ident) => {{
                 let key = $m::ecdsa::SigningKey::from_slice(scalar).ok()?;
                 let point = key.verifying_key().to_sec1_point(false).as_bytes().to_vec();
-                SoftKey { inner: SoftInner::$v(key), point }
+                SoftKey {
+                    inner: SoftInner::$v(key),
+                    point,
+                }
             }};
         }
         Some(match curve {

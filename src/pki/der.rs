@@ -54,11 +54,17 @@ pub(crate) struct Fixup {
 
 impl Fixup {
     pub fn cert(issuer: Curve, subject: Curve) -> Fixup {
-        Fixup { issuer, subject: Some(subject) }
+        Fixup {
+            issuer,
+            subject: Some(subject),
+        }
     }
 
     pub fn crl(issuer: Curve) -> Fixup {
-        Fixup { issuer, subject: None }
+        Fixup {
+            issuer,
+            subject: None,
+        }
     }
 
     fn needed(&self) -> bool {
@@ -165,7 +171,10 @@ impl Tlv {
 fn read_tlv(buf: &[u8], pos: usize, want_tag: u8) -> Result<Tlv, String> {
     let tlv = read_any(buf, pos)?;
     if tlv.tag != want_tag {
-        return Err(format!("tag {:#04x} at offset {pos}, expected {want_tag:#04x}", tlv.tag));
+        return Err(format!(
+            "tag {:#04x} at offset {pos}, expected {want_tag:#04x}",
+            tlv.tag
+        ));
     }
     Ok(tlv)
 }
@@ -185,9 +194,18 @@ fn read_any(buf: &[u8], pos: usize) -> Result<Tlv, String> {
             return Err(format!("unsupported length form at offset {pos}"));
         }
         let bytes = buf.get(pos + 2..pos + 2 + n).ok_or_else(short)?;
-        (bytes.iter().fold(0usize, |acc, b| (acc << 8) | *b as usize), 2 + n)
+        (
+            bytes.iter().fold(0usize, |acc, b| (acc << 8) | *b as usize),
+            2 + n,
+        )
     };
     let start = pos + header;
-    let end = start.checked_add(len).filter(|e| *e <= buf.len()).ok_or_else(short)?;
-    Ok(Tlv { tag, content: start..end })
+    let end = start
+        .checked_add(len)
+        .filter(|e| *e <= buf.len())
+        .ok_or_else(short)?;
+    Ok(Tlv {
+        tag,
+        content: start..end,
+    })
 }

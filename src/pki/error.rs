@@ -18,7 +18,11 @@ pub enum PkiError {
 
     /// A public key point is not a valid uncompressed point on the curve it claims.
     #[error("public key of the {what}: not a valid uncompressed {} point ({reason})", curve.name())]
-    InvalidPoint { what: &'static str, curve: Curve, reason: String },
+    InvalidPoint {
+        what: &'static str,
+        curve: Curve,
+        reason: String,
+    },
 
     /// A subject field of the checklist cannot be encoded.
     #[error("subject of the {what}: {reason}")]
@@ -38,7 +42,10 @@ pub enum PkiError {
 
     /// The to-be-signed content failed the lint; the HSM was not asked to sign.
     #[error("lint of the {what} before signing found {} problem(s): {}", problems.len(), problems.join("; "))]
-    Lint { what: &'static str, problems: Vec<String> },
+    Lint {
+        what: &'static str,
+        problems: Vec<String>,
+    },
 
     /// The HSM (through `RemoteKey::sign_digest`) failed or returned an unusable signature.
     #[error("signing the {what} with the HSM key: {detail}")]
@@ -49,11 +56,15 @@ pub enum PkiError {
     Reparse { what: &'static str, detail: String },
 
     /// After signing: the signature does not verify under the issuer's public key.
-    #[error("after signing: the signature on the {what} does not verify with the issuer's public key")]
+    #[error(
+        "after signing: the signature on the {what} does not verify with the issuer's public key"
+    )]
     SignatureInvalid { what: &'static str },
 
     /// After signing: the signed TBS bytes differ from the linted ones.
-    #[error("after signing: the to-be-signed bytes of the {what} differ from the linted ones ({detail})")]
+    #[error(
+        "after signing: the to-be-signed bytes of the {what} differ from the linted ones ({detail})"
+    )]
     TbsMismatch { what: &'static str, detail: String },
 
     /// After signing: the certified public key is not the point read back from the token.

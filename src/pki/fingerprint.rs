@@ -41,7 +41,11 @@ impl Fingerprint {
 
     /// 32 PGP words: even-list word for bytes at even positions, odd-list at odd ones.
     pub fn pgp_words(&self) -> Vec<&'static str> {
-        self.0.iter().enumerate().map(|(i, b)| pgp_words::word(i, *b)).collect()
+        self.0
+            .iter()
+            .enumerate()
+            .map(|(i, b)| pgp_words::word(i, *b))
+            .collect()
     }
 }
 
@@ -63,8 +67,15 @@ impl FromStr for Fingerprint {
     type Err = PkiError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = |reason: &str| PkiError::Fingerprint { input: s.to_string(), reason: reason.into() };
-        let digits: String = s.trim().chars().filter(|c| *c != ':' && *c != ' ').collect();
+        let bad = |reason: &str| PkiError::Fingerprint {
+            input: s.to_string(),
+            reason: reason.into(),
+        };
+        let digits: String = s
+            .trim()
+            .chars()
+            .filter(|c| *c != ':' && *c != ' ')
+            .collect();
         if digits.len() != 64 {
             return Err(bad("expected 64 hex digits (SHA-256)"));
         }
@@ -109,7 +120,11 @@ mod tests {
     #[test]
     fn parses_with_or_without_colons_any_case() {
         let fp = Fingerprint::of(b"abc");
-        let colons = fp.0.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":");
+        let colons =
+            fp.0.iter()
+                .map(|b| format!("{b:02X}"))
+                .collect::<Vec<_>>()
+                .join(":");
         assert_eq!(colons.parse::<Fingerprint>().unwrap(), fp);
         assert_eq!(fp.hex().to_uppercase().parse::<Fingerprint>().unwrap(), fp);
         assert_eq!(fp.grouped().parse::<Fingerprint>().unwrap(), fp);

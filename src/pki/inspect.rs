@@ -17,10 +17,13 @@ use super::profile::Role;
 pub(crate) const CA_KEY_USAGE: u16 = (1 << 5) | (1 << 6);
 
 pub(crate) fn parse_cert(der: &[u8]) -> Result<X509Certificate<'_>, String> {
-    let (rest, cert) =
-        x509_parser::parse_x509_certificate(der).map_err(|e| format!("not a DER X.509 certificate: {e}"))?;
+    let (rest, cert) = x509_parser::parse_x509_certificate(der)
+        .map_err(|e| format!("not a DER X.509 certificate: {e}"))?;
     if !rest.is_empty() {
-        return Err(format!("{} trailing bytes after the certificate", rest.len()));
+        return Err(format!(
+            "{} trailing bytes after the certificate",
+            rest.len()
+        ));
     }
     Ok(cert)
 }
@@ -31,7 +34,9 @@ pub(crate) fn sig_alg_curve(alg: &AlgorithmIdentifier) -> Result<Curve, String> 
     let curve = curve::curve_from_sig_oid(&oid)
         .ok_or_else(|| format!("signature algorithm {oid} is not ecdsa-with-SHA256/384/512"))?;
     if alg.parameters.is_some() {
-        return Err(format!("signature algorithm {oid} has parameters (must be absent)"));
+        return Err(format!(
+            "signature algorithm {oid} has parameters (must be absent)"
+        ));
     }
     Ok(curve)
 }
@@ -49,7 +54,8 @@ pub(crate) fn spki_point(spki: &SubjectPublicKeyInfo) -> Result<(Curve, Vec<u8>)
         .and_then(|p| Oid::try_from(p).ok())
         .map(|o| o.to_id_string())
         .ok_or("EC public key without a named-curve OID")?;
-    let curve = curve::curve_from_oid(&named).ok_or_else(|| format!("unsupported curve {named}"))?;
+    let curve =
+        curve::curve_from_oid(&named).ok_or_else(|| format!("unsupported curve {named}"))?;
     if spki.subject_public_key.unused_bits != 0 {
         return Err("public key BIT STRING has unused bits".into());
     }
@@ -83,19 +89,25 @@ pub(crate) fn read_exts(exts: &[X509Extension]) -> Exts {
     for ext in exts {
         let oid = ext.oid.to_id_string();
         if !seen.insert(oid.clone()) {
-            out.problems.push(format!("extension {oid} appears more than once"));
+            out.problems
+                .push(format!("extension {oid} appears more than once"));
             continue;
         }
         match ext.parsed_extension() {
             ParsedExtension::SubjectKeyIdentifier(k) => {
                 if ext.critical {
-                    out.problems.push("subjectKeyIdentifier is marked critical".into());
+                    out.problems
+                        .push("subjectKeyIdentifier is marked critical".into());
                 }
                 out.ski = Some(k.0.to_vec());
             }
             ParsedExtension::AuthorityKeyIdentifier(a) => {
                 let other = a.authority_cert_issuer.is_some() || a.authority_cert_serial.is_some();
-                out.aki = Some((ext.critical, a.key_identifier.as_ref().map(|k| k.0.to_vec()), other));
+                out.aki = Some((
+                    ext.critical,
+                    a.key_identifier.as_ref().map(|k| k.0.to_vec()),
+                    other,
+                ));
             }
             ParsedExtension::BasicConstraints(b) => {
                 out.basic = Some((ext.critical, b.ca, b.path_len_constraint));
@@ -109,14 +121,19 @@ pub(crate) fn read_exts(exts: &[X509Extension]) -> Exts {
                             for n in names {
                                 match n {
                                     GeneralName::URI(u) => uris.push(u.to_string()),
-                                    other => out.problems.push(format!("CRL distribution point name {other:?} is not a URI")),
+                                    other => out.problems.push(format!(
+                                        "CRL distribution point name {other:?} is not a URI"
+                                    )),
                                 }
                             }
                         }
-                        _ => out.problems.push("CRL distribution point without a full name".into()),
+                        _ => out
+                            .problems
+                            .push("CRL distribution point without a full name".into()),
                     }
                     if p.reasons.is_some() || p.crl_issuer.is_some() {
-                        out.problems.push("CRL distribution point with reasons or cRLIssuer".into());
+                        out.problems
+                            .push("CRL distribution point with reasons or cRLIssuer".into());
                     }
                 }
                 out.crl_dp = Some(uris);
@@ -127,7 +144,9 @@ pub(crate) fn read_exts(exts: &[X509Extension]) -> Exts {
                     for t in trees.iter().flatten() {
                         match &t.base {
                             GeneralName::DNSName(d) => names.push(d.to_string()),
-                            other => out.problems.push(format!("name constraint {other:?} is not a DNS name")),
+                            other => out
+                                .problems
+                                .push(format!("name constraint {other:?} is not a DNS name")),
                         }
                     }
                     names
@@ -138,10 +157,12 @@ pub(crate) fn read_exts(exts: &[X509Extension]) -> Exts {
             }
             ParsedExtension::CRLNumber(n) => out.crl_number = Some(n.to_bytes_be()),
             ParsedExtension::ParseError { error } => {
-                out.problems.push(format!("extension {oid} does not parse: {error}"));
+                out.problems
+                    .push(format!("extension {oid} does not parse: {error}"));
             }
             ParsedExtension::ExtendedKeyUsage(_) => {
-                out.problems.push("extendedKeyUsage present (a CA certificate here has none)".into());
+                out.problems
+                    .push("extendedKeyUsage present (a CA certificate here has none)".into());
             }
             _ => out.problems.push(format!(
                 "unexpected extension {oid}{}",
@@ -163,18 +184,31 @@ pub(crate) fn serial_problems(raw: &[u8], problems: &mut Vec<String>) {
     } else if magnitude.is_empty() {
         problems.push("serial number is zero".into());
     } else if raw.len() > 20 {
-        problems.push(format!("serial number is {} octets (RFC 5280 allows 20)", raw.len()));
+        problems.push(format!(
+            "serial number is {} octets (RFC 5280 allows 20)",
+            raw.len()
+        ));
     } else if magnitude.len() < 8 {
-        problems.push(format!("serial number has only {} octets (want random, at least 64 bits)", magnitude.len()));
+        problems.push(format!(
+            "serial number has only {} octets (want random, at least 64 bits)",
+            magnitude.len()
+        ));
     }
 }
 
 /// Everything the CA profile requires of `cert` on its own (no issuer needed).
 /// Returns the read extensions so callers can compare values.
-pub(crate) fn profile_problems(cert: &X509Certificate, role: Role, problems: &mut Vec<String>) -> Exts {
+pub(crate) fn profile_problems(
+    cert: &X509Certificate,
+    role: Role,
+    problems: &mut Vec<String>,
+) -> Exts {
     let tbs = &cert.tbs_certificate;
     if tbs.version.0 != 2 {
-        problems.push(format!("version is v{}, expected v3", tbs.version.0 + 1));
+        problems.push(format!(
+            "version field is {}, expected 2 (v3)",
+            tbs.version.0
+        ));
     }
     serial_problems(tbs.raw_serial(), problems);
     if tbs.signature != cert.signature_algorithm {
@@ -195,7 +229,9 @@ pub(crate) fn profile_problems(cert: &X509Certificate, role: Role, problems: &mu
     }
     let cns = tbs.subject.iter_common_name().count();
     if cns != 1 {
-        problems.push(format!("subject has {cns} commonName attributes, expected 1"));
+        problems.push(format!(
+            "subject has {cns} commonName attributes, expected 1"
+        ));
     }
     let exts = read_exts(tbs.extensions());
     problems.extend(exts.problems.iter().cloned());
@@ -220,7 +256,9 @@ pub(crate) fn profile_problems(cert: &X509Certificate, role: Role, problems: &mu
                 problems.push("keyUsage not critical".into());
             }
             if flags != CA_KEY_USAGE {
-                problems.push(format!("keyUsage flags {flags:#06x}, expected keyCertSign+cRLSign only"));
+                problems.push(format!(
+                    "keyUsage flags {flags:#06x}, expected keyCertSign+cRLSign only"
+                ));
             }
         }
     }
@@ -253,10 +291,12 @@ pub(crate) fn profile_problems(cert: &X509Certificate, role: Role, problems: &mu
             if tbs.issuer.as_raw() != tbs.subject.as_raw() {
                 problems.push("root issuer name differs from its subject name".into());
             }
-            if let (Some((_, Some(aki), _)), Some(ski)) = (&exts.aki, &exts.ski) {
-                if aki != ski {
-                    problems.push("root authorityKeyIdentifier differs from its subjectKeyIdentifier".into());
-                }
+            if let (Some((_, Some(aki), _)), Some(ski)) = (&exts.aki, &exts.ski)
+                && aki != ski
+            {
+                problems.push(
+                    "root authorityKeyIdentifier differs from its subjectKeyIdentifier".into(),
+                );
             }
             if exts.name_constraints.is_some() {
                 problems.push("nameConstraints on a root".into());

@@ -4,16 +4,16 @@
 //! (c) the result's signature is verified with the issuer's public key, its TBS is compared
 //! byte for byte with the linted one, and its public key with the point read from the token.
 
-use rcgen::{CertificateParams, Issuer, KeyIdMethod, KeyUsagePurpose, PublicKeyData};
 use time::OffsetDateTime;
 
 use super::curve::{Impostor, SoftKey, check_point};
 use super::der::Fixup;
 use super::fingerprint::Fingerprint;
 use super::inspect::{self, parse_cert, spki_point};
+use super::issuer::IssuerFacts;
 use super::lint::{Expected, lint_cert};
 use super::profile::{Role, ca_params, serial_from_random, serial_hex, validity};
-use super::signer::{PublicPoint, RemoteSigner};
+use super::signer::{PublicPoint, self_signed, signed_by};
 use super::{Curve, PkiError, RemoteKey};
 use crate::checklist::model::CertificateSpec;
 
@@ -57,7 +57,10 @@ pub fn issue_root(
 
     // (a) throwaway key, reporting the HSM's point so the TBS is the same
     let throwaway = SoftKey::generate(curve)?;
-    let impostor = Impostor { point, signer: &throwaway };
+    let impostor = Impostor {
+        point,
+        signer: &throwaway,
+    };
     let lint_der = self_signed(&params, &impostor, fixup).map_err(|e| e.lint_pass(what))?;
     let expected = Expected {
         role,
@@ -126,7 +129,10 @@ pub fn issue_intermediate(
     }
     let params = ca_params(spec, role, &serial, nb, na, subject_point)?;
     let issuer_params = issuer.params();
-    let subject_key = PublicPoint { point: subject_point, curve: subject_curve };
+    let subject_key = PublicPoint {
+        point: subject_point,
+        curve: subject_curve,
+    };
     let fixup = Fixup::cert(issuer.curve, subject_curve);
 
     // (a) throwaway key of the issuer's curve
@@ -157,91 +163,25 @@ pub fn issue_intermediate(
         .map_err(|e| e.real_pass(what))?;
 
     // (c) checks after signing
-    after_signing(&der, &lint_der, issuer.curve, &issuer.point, subject_curve, subject_point, what)?;
+    after_signing(
+        &der,
+        &lint_der,
+        issuer.curve,
+        &issuer.point,
+        subject_curve,
+        subject_point,
+        what,
+    )?;
     Ok(issued(der, &serial, nb, na))
-}
-
-/// What issuing needs from the issuer's certificate.
-#[derive(Clone)]
-pub(crate) struct IssuerFacts {
-    pub subject_raw: Vec<u8>,
-    pub subject_dn: rcgen::DistinguishedName,
-    pub ski: Vec<u8>,
-    pub curve: Curve,
-    pub point: Vec<u8>,
-    pub not_before: OffsetDateTime,
-    pub not_after: OffsetDateTime,
-}
-
-impl IssuerFacts {
-    pub fn read(der: &[u8], what: &'static str) -> Result<IssuerFacts, PkiError> {
-        let bad = |reason: String| PkiError::Issuer { what, reason };
-        let cert = parse_cert(der).map_err(bad)?;
-        let tbs = &cert.tbs_certificate;
-        let exts = inspect::read_exts(tbs.extensions());
-        if exts.basic.is_none_or(|(_, ca, _)| !ca) {
-            return Err(bad("not a CA certificate (basicConstraints cA is not TRUE)".into()));
-        }
-        if exts.key_usage.is_some_and(|(_, flags)| flags & inspect::CA_KEY_USAGE != inspect::CA_KEY_USAGE) {
-            return Err(bad("keyUsage lacks keyCertSign or cRLSign".into()));
-        }
-        let ski = exts.ski.filter(|k| !k.is_empty()).ok_or_else(|| bad("no subjectKeyIdentifier".into()))?;
-        let (curve, point) = spki_point(&tbs.subject_pki).map_err(bad)?;
-        Ok(IssuerFacts {
-            subject_raw: tbs.subject.as_raw().to_vec(),
-            subject_dn: dn_from_name(&tbs.subject).map_err(bad)?,
-            ski,
-            curve,
-            point,
-            not_before: tbs.validity.not_before.to_datetime(),
-            not_after: tbs.validity.not_after.to_datetime(),
-        })
-    }
-
-    /// rcgen issuer parameters: the name and key identifier as they are in the certificate.
-    pub fn params(&self) -> CertificateParams {
-        let mut p = CertificateParams::default();
-        p.distinguished_name = self.subject_dn.clone();
-        p.key_identifier_method = KeyIdMethod::PreSpecified(self.ski.clone());
-        p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        p
-    }
-}
-
-/// Rebuild a parsed Name for rcgen, keeping each attribute's string type so the issuer
-/// name is encoded exactly as the issuer's subject (the lint compares the raw bytes).
-fn dn_from_name(name: &x509_parser::x509::X509Name) -> Result<rcgen::DistinguishedName, String> {
-    use rcgen::{DnType, DnValue};
-    use x509_parser::asn1_rs::Tag;
-    let mut dn = rcgen::DistinguishedName::new();
-    for rdn in name.iter() {
-        let attrs: Vec<_> = rdn.iter().collect();
-        let [attr] = attrs.as_slice() else {
-            return Err("subject has a multi-valued or empty RDN".into());
-        };
-        let oid: Vec<u64> = attr.attr_type().iter().ok_or("attribute OID arc too large")?.collect();
-        let data = attr.attr_value().data;
-        let text = || std::str::from_utf8(data).map_err(|_| "attribute is not valid text".to_string());
-        let value = match attr.attr_value().tag() {
-            Tag::PrintableString => {
-                DnValue::PrintableString(text()?.try_into().map_err(|e| format!("{e}"))?)
-            }
-            Tag::Utf8String => DnValue::Utf8String(text()?.to_string()),
-            Tag::Ia5String => DnValue::Ia5String(text()?.try_into().map_err(|e| format!("{e}"))?),
-            other => return Err(format!("subject attribute string type {other} is not supported")),
-        };
-        let ty = DnType::from_oid(&oid);
-        if dn.get(&ty).is_some() {
-            return Err("subject repeats an attribute type".into());
-        }
-        dn.push(ty, value);
-    }
-    Ok(dn)
 }
 
 fn lint_or_fail(der: &[u8], expected: &Expected, what: &'static str) -> Result<(), PkiError> {
     let problems = lint_cert(der, expected);
-    if problems.is_empty() { Ok(()) } else { Err(PkiError::Lint { what, problems }) }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(PkiError::Lint { what, problems })
+    }
 }
 
 /// The post-signing comparisons shared by certificates: TBS, signature, public key.
@@ -257,14 +197,29 @@ fn after_signing(
     let reparse = |detail: String| PkiError::Reparse { what, detail };
     let cert = parse_cert(der).map_err(reparse)?;
     let linted = parse_cert(lint_der).map_err(reparse)?;
-    let (tbs, lint_tbs) = (cert.tbs_certificate.as_ref(), linted.tbs_certificate.as_ref());
+    let (tbs, lint_tbs) = (
+        cert.tbs_certificate.as_ref(),
+        linted.tbs_certificate.as_ref(),
+    );
     if tbs != lint_tbs {
-        return Err(PkiError::TbsMismatch { what, detail: inspect::first_difference(tbs, lint_tbs) });
+        return Err(PkiError::TbsMismatch {
+            what,
+            detail: inspect::first_difference(tbs, lint_tbs),
+        });
     }
     if cert.signature_algorithm != linted.signature_algorithm {
-        return Err(PkiError::TbsMismatch { what, detail: "outer signature algorithm differs".into() });
+        return Err(PkiError::TbsMismatch {
+            what,
+            detail: "outer signature algorithm differs".into(),
+        });
     }
-    if !inspect::signature_verifies(&cert.signature_algorithm, &cert.signature_value, tbs, issuer_curve, issuer_point) {
+    if !inspect::signature_verifies(
+        &cert.signature_algorithm,
+        &cert.signature_value,
+        tbs,
+        issuer_curve,
+        issuer_point,
+    ) {
         return Err(PkiError::SignatureInvalid { what });
     }
     match spki_point(&cert.tbs_certificate.subject_pki) {
@@ -273,7 +228,12 @@ fn after_signing(
     }
 }
 
-fn issued(der: Vec<u8>, serial: &[u8], not_before: OffsetDateTime, not_after: OffsetDateTime) -> Issued {
+fn issued(
+    der: Vec<u8>,
+    serial: &[u8],
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+) -> Issued {
     Issued {
         pem: pem("CERTIFICATE", &der),
         fingerprint: Fingerprint::of(&der),
@@ -295,56 +255,4 @@ pub(crate) fn pem(label: &str, der: &[u8]) -> String {
     }
     out.push_str(&format!("-----END {label}-----\n"));
     out
-}
-
-/// How an rcgen build failed: in the key's signing (with its text) or in rcgen itself.
-pub(crate) enum BuildFailure {
-    Signer(String),
-    Rcgen(String),
-    Fixup(String),
-}
-
-impl BuildFailure {
-    /// As an error of the throwaway (lint) pass: the HSM was not involved.
-    pub fn lint_pass(self, what: &'static str) -> PkiError {
-        match self {
-            BuildFailure::Signer(d) => PkiError::Build { what, detail: format!("throwaway lint key: {d}") },
-            BuildFailure::Rcgen(d) => PkiError::Build { what, detail: d },
-            BuildFailure::Fixup(d) => PkiError::Der { what, detail: d },
-        }
-    }
-
-    /// As an error of the real pass.
-    pub fn real_pass(self, what: &'static str) -> PkiError {
-        match self {
-            BuildFailure::Signer(detail) => PkiError::Sign { what, detail },
-            BuildFailure::Rcgen(d) => PkiError::Build { what, detail: d },
-            BuildFailure::Fixup(d) => PkiError::Der { what, detail: d },
-        }
-    }
-}
-
-pub(crate) fn signer_failure(signer: &RemoteSigner, e: rcgen::Error) -> BuildFailure {
-    match signer.failure() {
-        Some(text) => BuildFailure::Signer(text),
-        None => BuildFailure::Rcgen(e.to_string()),
-    }
-}
-
-fn self_signed(params: &CertificateParams, key: &dyn RemoteKey, fixup: Fixup) -> Result<Vec<u8>, BuildFailure> {
-    let signer = RemoteSigner::new(key, fixup);
-    let cert = params.self_signed(&signer).map_err(|e| signer_failure(&signer, e))?;
-    fixup.signed(cert.der().to_vec()).map_err(BuildFailure::Fixup)
-}
-
-fn signed_by(
-    params: &CertificateParams,
-    subject: &impl PublicKeyData,
-    issuer_params: &CertificateParams,
-    key: &dyn RemoteKey,
-    fixup: Fixup,
-) -> Result<Vec<u8>, BuildFailure> {
-    let issuer = Issuer::from_params(issuer_params, RemoteSigner::new(key, fixup));
-    let cert = params.signed_by(subject, &issuer).map_err(|e| signer_failure(issuer.key(), e))?;
-    fixup.signed(cert.der().to_vec()).map_err(BuildFailure::Fixup)
 }

@@ -46,30 +46,38 @@ pub(crate) fn lint_cert(der: &[u8], exp: &Expected) -> Vec<String> {
     let tbs = &cert.tbs_certificate;
 
     subject_problems(&cert, exp.subject, &mut problems);
-    if let Some(issuer) = exp.issuer_name {
-        if tbs.issuer.as_raw() != issuer {
-            problems.push("issuer name is not the issuer certificate's subject name".into());
-        }
+    if let Some(issuer) = exp.issuer_name
+        && tbs.issuer.as_raw() != issuer
+    {
+        problems.push("issuer name is not the issuer certificate's subject name".into());
     }
     if strip_zeros(tbs.raw_serial()) != strip_zeros(exp.serial) {
         problems.push("serial number is not the one requested".into());
     }
-    let (nb, na) = (tbs.validity.not_before.to_datetime(), tbs.validity.not_after.to_datetime());
+    let (nb, na) = (
+        tbs.validity.not_before.to_datetime(),
+        tbs.validity.not_after.to_datetime(),
+    );
     if nb != exp.not_before || na != exp.not_after {
         problems.push(format!(
             "validity {nb} .. {na} is not the requested {} .. {}",
             exp.not_before, exp.not_after
         ));
     }
-    if let Some((inb, ina)) = exp.issuer_validity {
-        if nb < inb || na > ina {
-            problems.push(format!("validity {nb} .. {na} does not nest in the issuer's {inb} .. {ina}"));
-        }
+    if let Some((inb, ina)) = exp.issuer_validity
+        && (nb < inb || na > ina)
+    {
+        problems.push(format!(
+            "validity {nb} .. {na} does not nest in the issuer's {inb} .. {ina}"
+        ));
     }
-    if let Some((_, _, path_len)) = exts.basic {
-        if path_len != Some(u32::from(exp.path_len)) {
-            problems.push(format!("pathLenConstraint {path_len:?}, expected {}", exp.path_len));
-        }
+    if let Some((_, _, path_len)) = exts.basic
+        && path_len != Some(u32::from(exp.path_len))
+    {
+        problems.push(format!(
+            "pathLenConstraint {path_len:?}, expected {}",
+            exp.path_len
+        ));
     }
     match spki_point(&tbs.subject_pki) {
         Ok((curve, point)) if curve == exp.subject_curve && point == exp.subject_point => {}
@@ -77,7 +85,10 @@ pub(crate) fn lint_cert(der: &[u8], exp: &Expected) -> Vec<String> {
         Err(_) => {} // already reported by the profile checks
     }
     if sig_alg_curve(&cert.signature_algorithm).ok() != Some(exp.issuer_curve) {
-        problems.push(format!("signature algorithm does not match the issuer's {} key", exp.issuer_curve.name()));
+        problems.push(format!(
+            "signature algorithm does not match the issuer's {} key",
+            exp.issuer_curve.name()
+        ));
     }
     if exts.ski.as_deref() != Some(key_id(exp.subject_point).as_slice()) {
         problems.push("subjectKeyIdentifier is not SHA-256(public key)[..20]".into());
@@ -88,13 +99,19 @@ pub(crate) fn lint_cert(der: &[u8], exp: &Expected) -> Vec<String> {
     }
     let want_dp = exp.crl_dp.map(|u| vec![u.to_string()]);
     if exts.crl_dp != want_dp {
-        problems.push(format!("CRL distribution points {:?}, expected {want_dp:?}", exts.crl_dp));
+        problems.push(format!(
+            "CRL distribution points {:?}, expected {want_dp:?}",
+            exts.crl_dp
+        ));
     }
     let want_nc = exp
         .name_constraints
         .filter(|nc| !(nc.permitted_dns.is_empty() && nc.excluded_dns.is_empty()))
         .map(|nc| (nc.permitted_dns.clone(), nc.excluded_dns.clone()));
-    let got_nc = exts.name_constraints.as_ref().map(|(_, p, e)| (p.clone(), e.clone()));
+    let got_nc = exts
+        .name_constraints
+        .as_ref()
+        .map(|(_, p, e)| (p.clone(), e.clone()));
     if got_nc != want_nc {
         problems.push(format!("name constraints {got_nc:?}, expected {want_nc:?}"));
     }
@@ -105,7 +122,8 @@ pub(crate) fn lint_cert(der: &[u8], exp: &Expected) -> Vec<String> {
         exp.issuer_curve,
         exp.lint_key_point,
     ) {
-        problems.push("the throwaway key's signature does not verify (TBS or encoding broken)".into());
+        problems
+            .push("the throwaway key's signature does not verify (TBS or encoding broken)".into());
     }
     problems
 }
@@ -134,10 +152,17 @@ fn subject_problems(cert: &X509Certificate, subject: &Subject, problems: &mut Ve
             return;
         }
         let a = attrs[0];
-        got.push((a.attr_type().to_id_string(), a.as_str().unwrap_or("<not a string>").to_string(), a.attr_value().tag()));
+        got.push((
+            a.attr_type().to_id_string(),
+            a.as_str().unwrap_or("<not a string>").to_string(),
+            a.attr_value().tag(),
+        ));
     }
     let same = got.len() == want.len()
-        && got.iter().zip(&want).all(|(g, w)| g.0 == w.0 && g.1 == w.1 && g.2 == w.2);
+        && got
+            .iter()
+            .zip(&want)
+            .all(|(g, w)| g.0 == w.0 && g.1 == w.1 && g.2 == w.2);
     if !same {
         problems.push(format!(
             "subject {} is not the checklist's {want:?}",

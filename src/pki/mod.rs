@@ -13,7 +13,8 @@
 //! Files: `profile` (the step-ca CA profiles as rcgen parameters), `signer` (the rcgen
 //! `SigningKey` seam), `der` (the P-521 OID fixup rcgen needs without a crypto backend),
 //! `curve` (hashes, OIDs, verification, the throwaway key), `inspect` and `lint` (reading
-//! back and linting), `issue`, `crl`, `check`, `fingerprint` + `pgp_words`, `ssh`.
+//! back and linting), `issuer` (facts of a CA certificate to sign under), `issue`, `crl`,
+//! `check`, `fingerprint` + `pgp_words`, `ssh`.
 
 mod check;
 mod crl;
@@ -23,6 +24,7 @@ mod error;
 mod fingerprint;
 mod inspect;
 mod issue;
+mod issuer;
 mod lint;
 pub mod pgp_words;
 mod profile;

@@ -4,6 +4,7 @@
 //! lists are 256 distinct words with the published anchors.
 
 /// Words for bytes at even positions (0, 2, 4, ...), indexed by byte value.
+#[rustfmt::skip]
 pub const EVEN: [&str; 256] = [
     // 0x00
     "aardvark", "absurd", "accrue", "acme", "adrift", "adult", "afflict", "ahead",
@@ -56,6 +57,7 @@ pub const EVEN: [&str; 256] = [
 ];
 
 /// Words for bytes at odd positions (1, 3, 5, ...), indexed by byte value.
+#[rustfmt::skip]
 pub const ODD: [&str; 256] = [
     // 0x00
     "adroitness", "adviser", "aftermath", "aggregate", "alkali", "almighty", "amulet", "amusement",
@@ -109,7 +111,11 @@ pub const ODD: [&str; 256] = [
 
 /// The word for `byte` at `position` in the byte string.
 pub fn word(position: usize, byte: u8) -> &'static str {
-    if position % 2 == 0 { EVEN[usize::from(byte)] } else { ODD[usize::from(byte)] }
+    if position.is_multiple_of(2) {
+        EVEN[usize::from(byte)]
+    } else {
+        ODD[usize::from(byte)]
+    }
 }
 
 #[cfg(test)]
@@ -122,10 +128,16 @@ mod tests {
         for list in [&EVEN, &ODD] {
             let lower: HashSet<String> = list.iter().map(|w| w.to_lowercase()).collect();
             assert_eq!(lower.len(), 256);
-            assert!(list.iter().all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphabetic())));
+            assert!(
+                list.iter()
+                    .all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphabetic()))
+            );
         }
         let even: HashSet<_> = EVEN.iter().map(|w| w.to_lowercase()).collect();
-        assert!(ODD.iter().all(|w| !even.contains(&w.to_lowercase())), "lists overlap");
+        assert!(
+            ODD.iter().all(|w| !even.contains(&w.to_lowercase())),
+            "lists overlap"
+        );
         assert_eq!((EVEN[0x00], ODD[0x00]), ("aardvark", "adroitness"));
         assert_eq!((EVEN[0xFF], ODD[0xFF]), ("Zulu", "Yucatan"));
         // The lists are alphabetical (with one quirk of the published list), which catches

@@ -5,8 +5,8 @@
 //! constraints. Also the serial number and validity rules both issuance and lint share.
 
 use rcgen::{
-    BasicConstraints, CertificateParams, CrlDistributionPoint, DistinguishedName, DnType,
-    DnValue, GeneralSubtree, IsCa, KeyIdMethod, KeyUsagePurpose, NameConstraints,
+    BasicConstraints, CertificateParams, CrlDistributionPoint, DistinguishedName, DnType, DnValue,
+    GeneralSubtree, IsCa, KeyIdMethod, KeyUsagePurpose, NameConstraints,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -55,7 +55,10 @@ pub(crate) fn serial_from_random(random: &[u8]) -> Result<Vec<u8>, PkiError> {
 
 /// The serial as it appears in DER (leading zero bytes dropped), in lowercase hex.
 pub(crate) fn serial_hex(serial: &[u8]) -> String {
-    let first = serial.iter().position(|b| *b != 0).unwrap_or(serial.len().saturating_sub(1));
+    let first = serial
+        .iter()
+        .position(|b| *b != 0)
+        .unwrap_or(serial.len().saturating_sub(1));
     hex::encode(&serial[first..])
 }
 
@@ -71,12 +74,15 @@ pub(crate) fn validity(
     what: &'static str,
 ) -> Result<(OffsetDateTime, OffsetDateTime), PkiError> {
     if days == 0 {
-        return Err(PkiError::Validity { what, reason: "validity_days is 0".into() });
+        return Err(PkiError::Validity {
+            what,
+            reason: "validity_days is 0".into(),
+        });
     }
-    let nb = not_before
-        .to_offset(time::UtcOffset::UTC)
-        .replace_nanosecond(0)
-        .map_err(|e| PkiError::Validity { what, reason: e.to_string() })?;
+    let nb = utc_seconds(not_before).ok_or_else(|| PkiError::Validity {
+        what,
+        reason: format!("not_before {not_before} is not a UTC time between 1950 and 9999"),
+    })?;
     let na = nb
         .checked_add(Duration::days(i64::from(days)))
         .filter(|t| t.year() <= 9999)
@@ -84,21 +90,33 @@ pub(crate) fn validity(
             what,
             reason: format!("not_before + {days} days is past the year 9999"),
         })?;
-    if nb.year() < 1950 {
-        return Err(PkiError::Validity { what, reason: "not_before is before 1950".into() });
-    }
     Ok((nb, na))
 }
 
+/// `t` in UTC, truncated to whole seconds, if it is between 1950 and 9999.
+pub(crate) fn utc_seconds(t: OffsetDateTime) -> Option<OffsetDateTime> {
+    t.checked_to_offset(time::UtcOffset::UTC)
+        .and_then(|t| t.replace_nanosecond(0).ok())
+        .filter(|t| (1950..=9999).contains(&t.year()))
+}
+
 /// The subject name: C, O, CN in that order (countryName as PrintableString).
-pub(crate) fn subject_name(subject: &Subject, what: &'static str) -> Result<DistinguishedName, PkiError> {
+pub(crate) fn subject_name(
+    subject: &Subject,
+    what: &'static str,
+) -> Result<DistinguishedName, PkiError> {
     let bad = |reason: String| PkiError::Subject { what, reason };
     let mut dn = DistinguishedName::new();
     if let Some(c) = &subject.country {
         if c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(bad(format!("country {c:?} is not two capital letters (ISO 3166)")));
+            return Err(bad(format!(
+                "country {c:?} is not two capital letters (ISO 3166)"
+            )));
         }
-        let printable = c.as_str().try_into().map_err(|e| bad(format!("country: {e}")))?;
+        let printable = c
+            .as_str()
+            .try_into()
+            .map_err(|e| bad(format!("country: {e}")))?;
         dn.push(DnType::CountryName, DnValue::PrintableString(printable));
     }
     if let Some(o) = &subject.organization {
@@ -115,7 +133,9 @@ fn check_name_part(field: &str, value: &str) -> Result<(), String> {
         return Err(format!("{field} is empty"));
     }
     if value.chars().count() > 64 {
-        return Err(format!("{field} is longer than 64 characters (RFC 5280 upper bound)"));
+        return Err(format!(
+            "{field} is longer than 64 characters (RFC 5280 upper bound)"
+        ));
     }
     if value.chars().any(char::is_control) {
         return Err(format!("{field} contains control characters"));
@@ -149,7 +169,9 @@ pub(crate) fn ca_params(
                 detail: format!("crl_distribution_point {uri:?} is not an ASCII URI"),
             });
         }
-        p.crl_distribution_points = vec![CrlDistributionPoint { uris: vec![uri.clone()] }];
+        p.crl_distribution_points = vec![CrlDistributionPoint {
+            uris: vec![uri.clone()],
+        }];
     }
     if let Some(nc) = &spec.name_constraints {
         let dns = |names: &[String]| -> Result<Vec<GeneralSubtree>, PkiError> {
@@ -157,7 +179,10 @@ pub(crate) fn ca_params(
                 .iter()
                 .map(|n| {
                     if n.is_empty() || !n.is_ascii() || n.contains(char::is_whitespace) {
-                        Err(PkiError::Build { what, detail: format!("name constraint {n:?} is not a DNS name") })
+                        Err(PkiError::Build {
+                            what,
+                            detail: format!("name constraint {n:?} is not a DNS name"),
+                        })
                     } else {
                         Ok(GeneralSubtree::DnsName(n.clone()))
                     }
@@ -168,7 +193,8 @@ pub(crate) fn ca_params(
             permitted_subtrees: dns(&nc.permitted_dns)?,
             excluded_subtrees: dns(&nc.excluded_dns)?,
         };
-        if !(constraints.permitted_subtrees.is_empty() && constraints.excluded_subtrees.is_empty()) {
+        if !(constraints.permitted_subtrees.is_empty() && constraints.excluded_subtrees.is_empty())
+        {
             p.name_constraints = Some(constraints);
         }
     }

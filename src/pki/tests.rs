@@ -28,7 +28,11 @@ pub(crate) fn intermediate_spec() -> CertificateSpec {
     CertificateSpec {
         key: "intermediate".into(),
         issuer: Some("root".into()),
-        subject: Subject { common_name: "Example Intermediate CA".into(), organization: None, country: None },
+        subject: Subject {
+            common_name: "Example Intermediate CA".into(),
+            organization: None,
+            country: None,
+        },
         validity_days: 1825,
         path_length: 0,
         crl_distribution_point: Some("http://pki.example.org/root.crl".into()),
@@ -40,7 +44,11 @@ pub(crate) fn intermediate_spec() -> CertificateSpec {
 }
 
 fn crl_spec() -> CrlSpec {
-    CrlSpec { issuer: "root".into(), validity_days: 90, number: 7 }
+    CrlSpec {
+        issuer: "root".into(),
+        validity_days: 90,
+        number: 7,
+    }
 }
 
 const T0: OffsetDateTime = datetime!(2025-03-01 10:00:00.75 UTC);
@@ -77,8 +85,20 @@ fn chain(root_curve: Curve, int_curve: Curve) -> Chain {
         revoked_at: T0,
         reason: RevocationReason::Superseded,
     }];
-    let crl = sign_crl(&crl_spec(), &root.der, &root_key, T0 + time::Duration::hours(2), &revoked).unwrap();
-    Chain { root, root_key, int, crl }
+    let crl = sign_crl(
+        &crl_spec(),
+        &root.der,
+        &root_key,
+        T0 + time::Duration::hours(2),
+        &revoked,
+    )
+    .unwrap();
+    Chain {
+        root,
+        root_key,
+        int,
+        crl,
+    }
 }
 
 #[test]
@@ -100,7 +120,8 @@ fn issue_and_check_on_every_curve() {
         assert_eq!(root.subject, "C=DE, O=Example Ltd, CN=Example Root CA");
         assert_eq!(root.not_before, datetime!(2025-03-01 10:00:00 UTC));
         assert_eq!(root.not_after, datetime!(2035-02-27 10:00:00 UTC));
-        let int = check_intermediate(&c.int.der, &c.root.der).unwrap_or_else(|p| panic!("{rc:?}/{ic:?}: {p:?}"));
+        let int = check_intermediate(&c.int.der, &c.root.der)
+            .unwrap_or_else(|p| panic!("{rc:?}/{ic:?}: {p:?}"));
         assert_eq!(int.curve, ic);
         assert_eq!(int.fingerprint, Fingerprint::of(&c.int.der));
         let crl = check_crl(&c.crl.der, &c.root.der).unwrap_or_else(|p| panic!("{rc:?}: {p:?}"));
@@ -122,7 +143,10 @@ fn tampering_and_wrong_issuer_fail_the_checks() {
     let last = bad_int.len() - 3; // inside s of the signature
     bad_int[last] ^= 0x01;
     let problems = check_intermediate(&bad_int, &c.root.der).unwrap_err();
-    assert!(problems.iter().any(|p| p.contains("signature")), "{problems:?}");
+    assert!(
+        problems.iter().any(|p| p.contains("signature")),
+        "{problems:?}"
+    );
 
     let mut bad_root = c.root.der.clone();
     let last = bad_root.len() - 3;
@@ -130,11 +154,24 @@ fn tampering_and_wrong_issuer_fail_the_checks() {
     assert!(check_root(&bad_root).is_err());
 
     let problems = check_intermediate(&c.int.der, &other.root.der).unwrap_err();
-    assert!(problems.iter().any(|p| p.contains("signature does not verify")), "{problems:?}");
-    assert!(problems.iter().any(|p| p.contains("authorityKeyIdentifier")), "{problems:?}");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("signature does not verify")),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("authorityKeyIdentifier")),
+        "{problems:?}"
+    );
 
     let problems = check_crl(&c.crl.der, &other.root.der).unwrap_err();
-    assert!(problems.iter().any(|p| p.contains("signature")), "{problems:?}");
+    assert!(
+        problems.iter().any(|p| p.contains("signature")),
+        "{problems:?}"
+    );
 
     let mut bad_crl = c.crl.der.clone();
     let last = bad_crl.len() - 3;
@@ -169,15 +206,29 @@ impl RemoteKey for LyingKey<'_> {
 fn a_signature_from_another_key_is_caught_after_signing() {
     for curve in [Curve::P256, Curve::P384, Curve::P521] {
         let reported = SoftKey::generate(curve).unwrap();
-        let liar = LyingKey { reported: &reported, signer: SoftKey::generate(curve).unwrap() };
+        let liar = LyingKey {
+            reported: &reported,
+            signer: SoftKey::generate(curve).unwrap(),
+        };
         let err = issue_root(&root_spec(), &liar, &serial(), T0).unwrap_err();
         assert!(matches!(err, PkiError::SignatureInvalid { .. }), "{err}");
 
         let c = chain(curve, curve);
-        let liar = LyingKey { reported: &c.root_key, signer: SoftKey::generate(curve).unwrap() };
+        let liar = LyingKey {
+            reported: &c.root_key,
+            signer: SoftKey::generate(curve).unwrap(),
+        };
         let sub = SoftKey::generate(curve).unwrap();
-        let err = issue_intermediate(&intermediate_spec(), sub.public_point(), curve, &c.root.der, &liar, &serial(), T0)
-            .unwrap_err();
+        let err = issue_intermediate(
+            &intermediate_spec(),
+            sub.public_point(),
+            curve,
+            &c.root.der,
+            &liar,
+            &serial(),
+            T0,
+        )
+        .unwrap_err();
         assert!(matches!(err, PkiError::SignatureInvalid { .. }), "{err}");
         let err = sign_crl(&crl_spec(), &c.root.der, &liar, T0, &[]).unwrap_err();
         assert!(matches!(err, PkiError::SignatureInvalid { .. }), "{err}");
@@ -200,7 +251,13 @@ impl RemoteKey for BrokenKey {
 
 #[test]
 fn token_errors_keep_their_text() {
-    let err = issue_root(&root_spec(), &BrokenKey(SoftKey::generate(Curve::P384).unwrap()), &serial(), T0).unwrap_err();
+    let err = issue_root(
+        &root_spec(),
+        &BrokenKey(SoftKey::generate(Curve::P384).unwrap()),
+        &serial(),
+        T0,
+    )
+    .unwrap_err();
     match err {
         PkiError::Sign { detail, .. } => assert!(detail.contains("CKR_DEVICE_REMOVED"), "{detail}"),
         other => panic!("{other}"),
@@ -212,29 +269,70 @@ fn wrong_issuer_key_validity_and_serial_are_refused_before_signing() {
     let c = chain(Curve::P256, Curve::P256);
     let sub = SoftKey::generate(Curve::P256).unwrap();
     let stranger = SoftKey::generate(Curve::P256).unwrap();
-    let err = issue_intermediate(&intermediate_spec(), sub.public_point(), Curve::P256, &c.root.der, &stranger, &serial(), T0)
-        .unwrap_err();
+    let err = issue_intermediate(
+        &intermediate_spec(),
+        sub.public_point(),
+        Curve::P256,
+        &c.root.der,
+        &stranger,
+        &serial(),
+        T0,
+    )
+    .unwrap_err();
     assert!(matches!(err, PkiError::IssuerKeyMismatch { .. }), "{err}");
 
     let mut long = intermediate_spec();
     long.validity_days = 4000;
-    let err = issue_intermediate(&long, sub.public_point(), Curve::P256, &c.root.der, &c.root_key, &serial(), T0)
-        .unwrap_err();
+    let err = issue_intermediate(
+        &long,
+        sub.public_point(),
+        Curve::P256,
+        &c.root.der,
+        &c.root_key,
+        &serial(),
+        T0,
+    )
+    .unwrap_err();
     assert!(matches!(err, PkiError::Validity { .. }), "{err}");
 
     let early = T0 - time::Duration::days(1);
-    let err = issue_intermediate(&intermediate_spec(), sub.public_point(), Curve::P256, &c.root.der, &c.root_key, &serial(), early)
-        .unwrap_err();
+    let err = issue_intermediate(
+        &intermediate_spec(),
+        sub.public_point(),
+        Curve::P256,
+        &c.root.der,
+        &c.root_key,
+        &serial(),
+        early,
+    )
+    .unwrap_err();
     assert!(matches!(err, PkiError::Validity { .. }), "{err}");
 
     let mut long_crl = crl_spec();
     long_crl.validity_days = 5000;
-    assert!(matches!(sign_crl(&long_crl, &c.root.der, &c.root_key, T0, &[]), Err(PkiError::Validity { .. })));
+    assert!(matches!(
+        sign_crl(&long_crl, &c.root.der, &c.root_key, T0, &[]),
+        Err(PkiError::Validity { .. })
+    ));
 
-    assert!(matches!(issue_root(&root_spec(), &c.root_key, &[0u8; 16], T0), Err(PkiError::Serial(_))));
-    assert!(matches!(issue_root(&root_spec(), &c.root_key, &[1u8; 8], T0), Err(PkiError::Serial(_))));
-    let err = issue_intermediate(&intermediate_spec(), &[4u8; 65], Curve::P256, &c.root.der, &c.root_key, &serial(), T0)
-        .unwrap_err();
+    assert!(matches!(
+        issue_root(&root_spec(), &c.root_key, &[0u8; 16], T0),
+        Err(PkiError::Serial(_))
+    ));
+    assert!(matches!(
+        issue_root(&root_spec(), &c.root_key, &[1u8; 8], T0),
+        Err(PkiError::Serial(_))
+    ));
+    let err = issue_intermediate(
+        &intermediate_spec(),
+        &[4u8; 65],
+        Curve::P256,
+        &c.root.der,
+        &c.root_key,
+        &serial(),
+        T0,
+    )
+    .unwrap_err();
     assert!(matches!(err, PkiError::InvalidPoint { .. }), "{err}");
 }
 
@@ -243,7 +341,10 @@ fn serial_top_bit_is_cleared_and_kept_at_full_width() {
     let key = SoftKey::generate(Curve::P256).unwrap();
     let issued = issue_root(&root_spec(), &key, &[0xFF; 16], T0).unwrap();
     assert_eq!(issued.serial_hex, format!("7f{}", "ff".repeat(15)));
-    assert_eq!(check_root(&issued.der).unwrap().serial_hex, issued.serial_hex);
+    assert_eq!(
+        check_root(&issued.der).unwrap().serial_hex,
+        issued.serial_hex
+    );
 }
 
 #[test]
@@ -251,7 +352,10 @@ fn bad_subject_is_refused() {
     let key = SoftKey::generate(Curve::P256).unwrap();
     let mut spec = root_spec();
     spec.subject.country = Some("Germany".into());
-    assert!(matches!(issue_root(&spec, &key, &serial(), T0), Err(PkiError::Subject { .. })));
+    assert!(matches!(
+        issue_root(&spec, &key, &serial(), T0),
+        Err(PkiError::Subject { .. })
+    ));
 }
 
 #[test]
@@ -266,7 +370,11 @@ fn ssh_lines_round_trip() {
         assert!(ssh_fingerprint(curve, key.public_point()).starts_with("SHA256:"));
         assert!(!ssh_fingerprint(curve, key.public_point()).ends_with('='));
     }
-    let p384 = ssh_public_key_line(Curve::P384, SoftKey::generate(Curve::P384).unwrap().public_point(), "");
+    let p384 = ssh_public_key_line(
+        Curve::P384,
+        SoftKey::generate(Curve::P384).unwrap().public_point(),
+        "",
+    );
     let swapped = p384.replacen("nistp384", "nistp256", 1);
     assert!(parse_ssh_public_key_line(&swapped).is_err());
     assert!(parse_ssh_public_key_line("ssh-ed25519 AAAA").is_err());
