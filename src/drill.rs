@@ -22,13 +22,9 @@ pub const SOFTHSM_PATHS: &[&str] = &[
 
 #[derive(Debug, thiserror::Error)]
 pub enum DrillError {
-    #[error(
-        "SoftHSM2 is not installed (looked for {0}); install the softhsm2 package"
-    )]
+    #[error("SoftHSM2 is not installed (looked for {0}); install the softhsm2 package")]
     NoSoftHsm(String),
-    #[error(
-        "{path} is made by {manufacturer:?}, not SoftHSM; a drill never touches real tokens"
-    )]
+    #[error("{path} is made by {manufacturer:?}, not SoftHSM; a drill never touches real tokens")]
     NotSoftHsm { path: String, manufacturer: String },
     #[error("preparing drill tokens in {path}: {source}")]
     Io {
@@ -102,7 +98,8 @@ impl Player {
         let existing = module.tokens()?.iter().filter(|t| t.initialized).count();
         for i in 0..count {
             let pin = random_pin(FACTORY_SO_LEN, b"0123456789abcdef");
-            let info = hsm::init_free_slot(module, &pin, &format!("drill-new-{}", existing + i + 1))?;
+            let info =
+                hsm::init_free_slot(module, &pin, &format!("drill-new-{}", existing + i + 1))?;
             factory_so.insert(info.serial, pin);
         }
         Ok(Player {
@@ -125,7 +122,12 @@ impl Player {
                     initials: "DW".into(),
                 },
             },
-            Need::ChooseToken { token_role, tokens, taken, .. } => {
+            Need::ChooseToken {
+                token_role,
+                tokens,
+                taken,
+                ..
+            } => {
                 let serial = tokens
                     .iter()
                     .find(|t| self.factory_so.contains_key(&t.serial) && !taken.contains(&t.serial))
@@ -135,9 +137,13 @@ impl Player {
                 Answer::Token { serial }
             }
             Need::TypeBack { challenge, .. } => Answer::Text(read_back(challenge)),
-            Need::Pin { token_role, serial, kind, rule, .. } => {
-                Answer::Pin(self.pin(token_role, serial, *kind, rule.as_ref()))
-            }
+            Need::Pin {
+                token_role,
+                serial,
+                kind,
+                rule,
+                ..
+            } => Answer::Pin(self.pin(token_role, serial, *kind, rule.as_ref())),
             Need::Confirm { role, .. } => Answer::Confirm {
                 initials: match role {
                     Role::Operator => "DO".into(),
@@ -163,7 +169,9 @@ impl Player {
                 .map(copy)
                 .unwrap_or_else(|| Pin::new(String::new())),
             PinKind::NewSo | PinKind::NewUser => {
-                let pin = rule.map(pin_for_rule).unwrap_or_else(|| random_pin(8, DIGITS));
+                let pin = rule
+                    .map(pin_for_rule)
+                    .unwrap_or_else(|| random_pin(8, DIGITS));
                 let slot = if kind == PinKind::NewSo { "so" } else { "user" };
                 self.chosen.insert((token.to_string(), slot), copy(&pin));
                 pin
@@ -221,10 +229,14 @@ pub fn play(
             Outcome::Finished => {
                 timings.push(StepTiming {
                     id: prompt.step.id,
-                    took: engine.progress().last().and_then(|s| match s {
-                        crate::engine::StepStatus::Done(d) => *d,
-                        _ => None,
-                    }).unwrap_or_default(),
+                    took: engine
+                        .progress()
+                        .last()
+                        .and_then(|s| match s {
+                            crate::engine::StepStatus::Done(d) => *d,
+                            _ => None,
+                        })
+                        .unwrap_or_default(),
                 });
                 return Ok(timings);
             }

@@ -20,7 +20,9 @@ pub enum FsError {
         #[source]
         source: io::Error,
     },
-    #[error("{path}: read back {found} after writing {wrote} (SHA-256 differs); the medium is not trustworthy")]
+    #[error(
+        "{path}: read back {found} after writing {wrote} (SHA-256 differs); the medium is not trustworthy"
+    )]
     ReadBack {
         path: PathBuf,
         wrote: String,

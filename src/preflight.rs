@@ -45,7 +45,9 @@ impl NetworkState {
     pub fn read_from(sys_net: &Path, route: &Path) -> NetworkState {
         let mut interfaces = Vec::new();
         if let Ok(entries) = std::fs::read_dir(sys_net) {
-            for entry in entries.flatten() {
+            // Entries are symlinks to device folders; plain files such as
+            // `bonding_masters` are not interfaces.
+            for entry in entries.flatten().filter(|e| e.path().is_dir()) {
                 let name = entry.file_name().to_string_lossy().into_owned();
                 let state = std::fs::read_to_string(entry.path().join("operstate"))
                     .map(|s| s.trim().to_string())
@@ -116,9 +118,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         for (name, state) in [("lo", "unknown"), ("eth0", "up"), ("wlan0", "down")] {
             std::fs::create_dir(dir.path().join(name)).unwrap();
-            std::fs::write(dir.path().join(name).join("operstate"), format!("{state}\n")).unwrap();
+            std::fs::write(
+                dir.path().join(name).join("operstate"),
+                format!("{state}\n"),
+            )
+            .unwrap();
         }
         let route = dir.path().join("route");
+        std::fs::write(dir.path().join("bonding_masters"), "").unwrap();
         std::fs::write(
             &route,
             "Iface\tDestination\tGateway\nlo\t0000007F\t00000000\neth0\t00000000\t0101A8C0\n",

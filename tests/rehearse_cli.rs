@@ -21,21 +21,42 @@ fn rehearsed_root_ceremony_passes_every_independent_check() {
     assert!(stdout(&verified).contains("(DRILL)"));
 
     // sha256sum -c
-    let sums = run(std::process::Command::new("sha256sum").args(["-c", "SHA256SUMS"]).current_dir(&out));
+    let sums = run(std::process::Command::new("sha256sum")
+        .args(["-c", "SHA256SUMS"])
+        .current_dir(&out));
     assert!(sums.status.success(), "{}", all_output(&sums));
 
     // openssl verify -x509_strict
     let chain = run(std::process::Command::new("openssl")
-        .args(["verify", "-x509_strict", "-CAfile", "root_ca.crt", "intermediate_ca.crt"])
+        .args([
+            "verify",
+            "-x509_strict",
+            "-CAfile",
+            "root_ca.crt",
+            "intermediate_ca.crt",
+        ])
         .current_dir(&out));
     assert!(chain.status.success(), "{}", all_output(&chain));
     assert_eq!(stdout(&chain).trim(), "intermediate_ca.crt: OK");
 
     // the CRL verifies under the root
     let crl = run(std::process::Command::new("openssl")
-        .args(["crl", "-inform", "DER", "-in", "root_ca.crl", "-CAfile", "root_ca.crt", "-noout"])
+        .args([
+            "crl",
+            "-inform",
+            "DER",
+            "-in",
+            "root_ca.crl",
+            "-CAfile",
+            "root_ca.crt",
+            "-noout",
+        ])
         .current_dir(&out));
-    assert!(all_output(&crl).contains("verify OK"), "{}", all_output(&crl));
+    assert!(
+        all_output(&crl).contains("verify OK"),
+        "{}",
+        all_output(&crl)
+    );
 
     // FINGERPRINT.txt's first line is the SHA-256 of the root DER, as step prints it
     let der = run(std::process::Command::new("openssl")
@@ -51,17 +72,29 @@ fn rehearsed_root_ceremony_passes_every_independent_check() {
         serde_json::from_slice(&std::fs::read(out.join("bundle.json")).unwrap()).unwrap();
     for ssh in manifest["ssh"].as_array().unwrap() {
         let file = ssh["file"].as_str().unwrap();
-        let listed = run(std::process::Command::new("ssh-keygen").args(["-lf", file]).current_dir(&out));
+        let listed = run(std::process::Command::new("ssh-keygen")
+            .args(["-lf", file])
+            .current_dir(&out));
         assert!(listed.status.success(), "{}", all_output(&listed));
         let ours = ssh["fingerprint"].as_str().unwrap();
-        assert!(stdout(&listed).contains(ours), "ssh-keygen: {} ours: {ours}", stdout(&listed));
-        assert!(stdout(&listed).starts_with("384 SHA256:"), "{}", stdout(&listed));
+        assert!(
+            stdout(&listed).contains(ours),
+            "ssh-keygen: {} ours: {ours}",
+            stdout(&listed)
+        );
+        assert!(
+            stdout(&listed).starts_with("384 SHA256:"),
+            "{}",
+            stdout(&listed)
+        );
     }
     assert_eq!(manifest["drill"], true);
 
     // pkilint: no ERROR or FATAL findings on either certificate
     for cert in ["root_ca.crt", "intermediate_ca.crt"] {
-        let lint = run(std::process::Command::new("lint_pkix_cert").args(["lint", cert]).current_dir(&out));
+        let lint = run(std::process::Command::new("lint_pkix_cert")
+            .args(["lint", cert])
+            .current_dir(&out));
         let report = all_output(&lint);
         assert!(
             !report.contains("ERROR") && !report.contains("FATAL"),
@@ -74,9 +107,15 @@ fn rehearsed_root_ceremony_passes_every_independent_check() {
 fn rehearse_refuses_a_non_empty_output_folder_and_changes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("keep.txt"), b"precious").unwrap();
-    let result = run(ceremony().args(["rehearse", ROOT_CEREMONY, "--out"]).arg(tmp.path()));
+    let result = run(ceremony()
+        .args(["rehearse", ROOT_CEREMONY, "--out"])
+        .arg(tmp.path()));
     assert!(!result.status.success());
-    assert!(all_output(&result).contains("is not empty"), "{}", all_output(&result));
+    assert!(
+        all_output(&result).contains("is not empty"),
+        "{}",
+        all_output(&result)
+    );
     let tree = read_tree(tmp.path());
     assert_eq!(tree.len(), 1);
     assert_eq!(tree[0].1, b"precious");

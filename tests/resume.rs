@@ -27,7 +27,11 @@ fn resume_after_a_stop_at_every_step_boundary() {
     // SAFETY: the only test in this binary; no other thread reads the environment.
     unsafe { std::env::set_var("SOFTHSM2_CONF", &conf) };
     let module_path = drill::softhsm_module().expect("SoftHSM2 must be installed (build/deps)");
-    let steps = checklist::load(Path::new(ROOT_CEREMONY)).unwrap().checklist.steps.len();
+    let steps = checklist::load(Path::new(ROOT_CEREMONY))
+        .unwrap()
+        .checklist
+        .steps
+        .len();
 
     for stop in 1..steps {
         let dir = tmp.path().join(format!("run-{stop}"));
@@ -51,8 +55,14 @@ fn resume_after_a_stop_at_every_step_boundary() {
             .unwrap_or_else(|p| panic!("stop after {stop}: {p:?}"));
         for (role, expected) in [("root", 1), ("intermediate", 3)] {
             let serial = state.serial(role).unwrap();
-            let session = hsm::UserSession::login(&module, serial, player.drill_user_pin(role).unwrap()).unwrap();
-            assert_eq!(session.list_keys().unwrap().len(), expected, "stop after {stop}, {role}");
+            let session =
+                hsm::UserSession::login(&module, serial, player.drill_user_pin(role).unwrap())
+                    .unwrap();
+            assert_eq!(
+                session.list_keys().unwrap().len(),
+                expected,
+                "stop after {stop}, {role}"
+            );
         }
         let transcript = std::fs::read_to_string(dir.join("work/transcript.jsonl")).unwrap();
         assert_eq!(transcript.matches("\"type\":\"resumed\"").count(), 1);

@@ -66,10 +66,16 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Lint { files } => lint(&files),
-        Command::Rehearse { checklist, out, work, module } => {
-            rehearse(&checklist, &out, work.as_deref(), module.as_deref())
-        }
-        Command::Verify { bundle, root_fingerprint } => verify(&bundle, root_fingerprint.as_deref()),
+        Command::Rehearse {
+            checklist,
+            out,
+            work,
+            module,
+        } => rehearse(&checklist, &out, work.as_deref(), module.as_deref()),
+        Command::Verify {
+            bundle,
+            root_fingerprint,
+        } => verify(&bundle, root_fingerprint.as_deref()),
     };
     match result {
         Ok(code) => code,
@@ -83,7 +89,10 @@ fn main() -> ExitCode {
 /// No core file may hold a PIN: set the core size limit to zero and mark the process
 /// non-dumpable (which also keeps other users' debuggers out).
 fn disable_core_dumps() {
-    let zero = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let zero = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: plain system calls with valid arguments; failure leaves the defaults, which
     // the preflight screen of a real ceremony does not depend on.
     unsafe {
@@ -109,15 +118,29 @@ fn lint(files: &[PathBuf]) -> Result<ExitCode> {
             }
         }
     }
-    Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if bad == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
-fn rehearse(checklist_path: &Path, out: &Path, work: Option<&Path>, module: Option<&Path>) -> Result<ExitCode> {
+fn rehearse(
+    checklist_path: &Path,
+    out: &Path,
+    work: Option<&Path>,
+    module: Option<&Path>,
+) -> Result<ExitCode> {
     let loaded = checklist::load(checklist_path)?;
     if out.exists() && std::fs::read_dir(out)?.next().is_some() {
-        bail!("{} is not empty; a bundle is only written into an empty folder", out.display());
+        bail!(
+            "{} is not empty; a bundle is only written into an empty folder",
+            out.display()
+        );
     }
-    let tokens_dir = tempfile::Builder::new().prefix("ceremony-drill-tokens.").tempdir()?;
+    let tokens_dir = tempfile::Builder::new()
+        .prefix("ceremony-drill-tokens.")
+        .tempdir()?;
     let conf = drill::write_softhsm_config(tokens_dir.path())?;
     // SAFETY: still single-threaded here; SoftHSM reads this when the module loads.
     unsafe { std::env::set_var("SOFTHSM2_CONF", &conf) };
@@ -127,8 +150,12 @@ fn rehearse(checklist_path: &Path, out: &Path, work: Option<&Path>, module: Opti
     };
     let module = hsm::Module::load(&module_path)?;
     let mut player = drill::Player::with_new_tokens(&module, loaded.checklist.tokens.len())?;
-    let work_tmp = tempfile::Builder::new().prefix("ceremony-drill-work.").tempdir()?;
-    let work_dir = work.map(Path::to_path_buf).unwrap_or_else(|| work_tmp.path().to_path_buf());
+    let work_tmp = tempfile::Builder::new()
+        .prefix("ceremony-drill-work.")
+        .tempdir()?;
+    let work_dir = work
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| work_tmp.path().to_path_buf());
     let cfg = engine::EngineConfig {
         checklist: loaded,
         module,
@@ -141,7 +168,11 @@ fn rehearse(checklist_path: &Path, out: &Path, work: Option<&Path>, module: Opti
     let mut engine = engine::Engine::open(cfg)?;
     let timings = drill::play(&mut engine, &mut player, None)?;
     let total = started.elapsed();
-    println!("DRILL of {} ({} steps)", engine.checklist().ceremony.name, timings.len());
+    println!(
+        "DRILL of {} ({} steps)",
+        engine.checklist().ceremony.name,
+        timings.len()
+    );
     for t in &timings {
         println!("  {:>9.2} ms  {}", t.took.as_secs_f64() * 1e3, t.id);
     }
@@ -149,7 +180,10 @@ fn rehearse(checklist_path: &Path, out: &Path, work: Option<&Path>, module: Opti
     if let Some((dir, seal)) = &engine.state().bundle {
         println!("bundle:  {dir}\nseal:    {seal}");
     }
-    let root = engine.checklist().root_certificate_name().map(str::to_string);
+    let root = engine
+        .checklist()
+        .root_certificate_name()
+        .map(str::to_string);
     if let Some(root) = root.and_then(|r| engine.state().certs.get(&r)) {
         println!("root:    {}", root.sha256);
     }
@@ -164,7 +198,11 @@ fn verify(dir: &Path, expected: Option<&str>) -> Result<ExitCode> {
     match bundle::verify(dir, expected.as_ref()) {
         Ok(v) => {
             println!("{}: ok", dir.display());
-            println!("kind:    {}{}", v.manifest.kind, if v.manifest.drill { " (DRILL)" } else { "" });
+            println!(
+                "kind:    {}{}",
+                v.manifest.kind,
+                if v.manifest.drill { " (DRILL)" } else { "" }
+            );
             println!("root:    {}", v.root_fingerprint);
             println!("seal:    {}", v.seal);
             Ok(ExitCode::SUCCESS)

@@ -38,8 +38,14 @@ pub fn export(dir: &Path, input: &ExportInput<'_>) -> Result<Exported, BundleErr
         files.insert(name.clone(), write_once(&dir.join(name), bytes)?);
     }
     let json = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
-    files.insert("bundle.json".into(), write_once(&dir.join("bundle.json"), &json)?);
-    let sums: String = files.iter().map(|(name, hash)| format!("{hash}  {name}\n")).collect();
+    files.insert(
+        "bundle.json".into(),
+        write_once(&dir.join("bundle.json"), &json)?,
+    );
+    let sums: String = files
+        .iter()
+        .map(|(name, hash)| format!("{hash}  {name}\n"))
+        .collect();
     let seal = write_once(&dir.join(SUMS), sums.as_bytes())?;
     files.insert(SUMS.into(), seal.clone());
     Ok(Exported { seal, files })
@@ -50,14 +56,21 @@ type Contents = Vec<(String, Vec<u8>)>;
 fn build(input: &ExportInput<'_>, transcript: &[u8]) -> Result<(Manifest, Contents), BundleError> {
     let c = &input.checklist.checklist;
     let s = input.state;
-    let missing = |what: &str| BundleError::Incomplete(format!("{what} is missing from the ceremony state"));
+    let missing =
+        |what: &str| BundleError::Incomplete(format!("{what} is missing from the ceremony state"));
     let mut contents: Contents = Vec::new();
 
     let mut certificates = Vec::new();
     for (name, spec) in &c.certificates {
-        let fact = s.certs.get(name).ok_or_else(|| missing(&format!("certificate {name}")))?;
+        let fact = s
+            .certs
+            .get(name)
+            .ok_or_else(|| missing(&format!("certificate {name}")))?;
         let file = format!("{name}_ca.crt");
-        contents.push((file.clone(), pem("CERTIFICATE", &fact.der_bytes()).into_bytes()));
+        contents.push((
+            file.clone(),
+            pem("CERTIFICATE", &fact.der_bytes()).into_bytes(),
+        ));
         certificates.push(BundleCert {
             name: name.clone(),
             file,
@@ -89,7 +102,10 @@ fn build(input: &ExportInput<'_>, transcript: &[u8]) -> Result<(Manifest, Conten
     let mut ssh = Vec::new();
     if let Some(spec) = &c.ssh {
         for (role, key) in [("user", &spec.user_ca_key), ("host", &spec.host_ca_key)] {
-            let fact = s.ssh.get(key).ok_or_else(|| missing(&format!("SSH key {key}")))?;
+            let fact = s
+                .ssh
+                .get(key)
+                .ok_or_else(|| missing(&format!("SSH key {key}")))?;
             let file = format!("ssh_{role}_ca.pub");
             contents.push((file.clone(), format!("{}\n", fact.line).into_bytes()));
             ssh.push(BundleSsh {
@@ -120,7 +136,13 @@ fn build(input: &ExportInput<'_>, transcript: &[u8]) -> Result<(Manifest, Conten
             .participants
             .iter()
             .map(|(role, p)| {
-                (role.name().to_string(), Participant { name: p.name.clone(), initials: p.initials.clone() })
+                (
+                    role.name().to_string(),
+                    Participant {
+                        name: p.name.clone(),
+                        initials: p.initials.clone(),
+                    },
+                )
             })
             .collect(),
         tokens: s
@@ -139,7 +161,10 @@ fn build(input: &ExportInput<'_>, transcript: &[u8]) -> Result<(Manifest, Conten
             .keys
             .iter()
             .map(|spec| {
-                let fact = s.keys.get(&spec.name).ok_or_else(|| missing(&format!("key {}", spec.name)))?;
+                let fact = s
+                    .keys
+                    .get(&spec.name)
+                    .ok_or_else(|| missing(&format!("key {}", spec.name)))?;
                 Ok(BundleKey {
                     name: spec.name.clone(),
                     token: fact.token.clone(),
@@ -169,7 +194,9 @@ fn fingerprint_text(input: &ExportInput<'_>, certs: &[BundleCert], ssh: &[Bundle
     let root = certs.iter().find(|c| c.issuer.is_none());
     let mut out = format!("{}\n", root.map(|r| r.sha256.as_str()).unwrap_or(""));
     if input.drill {
-        out.push_str("\nDRILL: throwaway tokens; this bundle must never be installed in production.\n");
+        out.push_str(
+            "\nDRILL: throwaway tokens; this bundle must never be installed in production.\n",
+        );
     }
     out.push('\n');
     for cert in certs {
@@ -185,10 +212,16 @@ fn fingerprint_text(input: &ExportInput<'_>, certs: &[BundleCert], ssh: &[Bundle
         ));
     }
     for key in ssh {
-        out.push_str(&format!("SSH {} CA ({}): {}\n", key.role, key.file, key.fingerprint));
+        out.push_str(&format!(
+            "SSH {} CA ({}): {}\n",
+            key.role, key.file, key.fingerprint
+        ));
     }
     out.push_str(&format!("transcript head: {}\n", input.transcript_head));
-    out.push_str(&format!("checklist SHA-256: {}\n", input.checklist.sha256_hex));
+    out.push_str(&format!(
+        "checklist SHA-256: {}\n",
+        input.checklist.sha256_hex
+    ));
     if let Some(root) = root {
         out.push_str(&format!(
             "bootstrap: step ca bootstrap --ca-url {} --fingerprint {}\n",
@@ -208,7 +241,9 @@ fn first_record_time(transcript: &[u8]) -> String {
 
 fn b64d(text: &str) -> Vec<u8> {
     use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.decode(text).unwrap_or_default()
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .unwrap_or_default()
 }
 
 /// PEM with 64-character lines.

@@ -119,7 +119,11 @@ pub fn token_uri(serial: &str) -> String {
 /// `pkcs11:id=%01;object=<label>`; the id is always percent-encoded, byte by byte, so
 /// that smallstep and RFC 7512 readers agree on it.
 pub fn key_uri(id: &[u8], label: &str) -> String {
-    format!("pkcs11:id={};object={}", pct(id, true), pct(label.as_bytes(), false))
+    format!(
+        "pkcs11:id={};object={}",
+        pct(id, true),
+        pct(label.as_bytes(), false)
+    )
 }
 
 fn pct(bytes: &[u8], all: bool) -> String {
@@ -142,8 +146,14 @@ mod tests {
 
     #[test]
     fn uris_are_percent_encoded_as_step_ca_reads_them() {
-        assert_eq!(key_uri(&[1], "ccat-root-key"), "pkcs11:id=%01;object=ccat-root-key");
-        assert_eq!(key_uri(&[0x0a, 0xff], "a b"), "pkcs11:id=%0A%FF;object=a%20b");
+        assert_eq!(
+            key_uri(&[1], "ccat-root-key"),
+            "pkcs11:id=%01;object=ccat-root-key"
+        );
+        assert_eq!(
+            key_uri(&[0x0a, 0xff], "a b"),
+            "pkcs11:id=%0A%FF;object=a%20b"
+        );
         assert_eq!(token_uri("DENK0104512"), "pkcs11:serial=DENK0104512");
     }
 }

@@ -90,7 +90,10 @@ fn read_sums(dir: &Path, problems: &mut Vec<String>) -> Option<BTreeMap<String, 
             continue;
         };
         if name.contains('/') || name.starts_with('.') || UNSUMMED.contains(&name) {
-            problems.push(format!("{SUMS} line {}: {name:?} is not a bundle file name", n + 1));
+            problems.push(format!(
+                "{SUMS} line {}: {name:?} is not a bundle file name",
+                n + 1
+            ));
             continue;
         }
         match std::fs::read(dir.join(name)) {
@@ -113,14 +116,17 @@ fn read_sums(dir: &Path, problems: &mut Vec<String>) -> Option<BTreeMap<String, 
 }
 
 fn sums_lists(sums: &str, name: &str) -> bool {
-    sums.lines().any(|l| l.split_once("  ").map(|(_, n)| n) == Some(name))
+    sums.lines()
+        .any(|l| l.split_once("  ").map(|(_, n)| n) == Some(name))
 }
 
 type Get<'a> = dyn Fn(&str) -> Option<&'a [u8]> + 'a;
 
 fn pem_der(name: &str, bytes: &[u8], problems: &mut Vec<String>) -> Option<Vec<u8>> {
     match x509_parser::pem::parse_x509_pem(bytes) {
-        Ok((rest, pem)) if pem.label == "CERTIFICATE" && rest.iter().all(u8::is_ascii_whitespace) => {
+        Ok((rest, pem))
+            if pem.label == "CERTIFICATE" && rest.iter().all(u8::is_ascii_whitespace) =>
+        {
             Some(pem.contents)
         }
         _ => {
@@ -145,7 +151,9 @@ fn check_certificates(m: &Manifest, get: &Get<'_>, problems: &mut Vec<String>) -
     }
     let mut root_fp = None;
     for cert in &m.certificates {
-        let Some(der) = ders.get(&cert.name) else { continue };
+        let Some(der) = ders.get(&cert.name) else {
+            continue;
+        };
         let facts = match &cert.issuer {
             None => pki::check_root(der),
             Some(issuer) => match ders.get(issuer) {
@@ -166,7 +174,12 @@ fn check_certificates(m: &Manifest, get: &Get<'_>, problems: &mut Vec<String>) -
     root_fp
 }
 
-fn compare_cert(m: &Manifest, cert: &super::BundleCert, facts: &pki::CertFacts, problems: &mut Vec<String>) {
+fn compare_cert(
+    m: &Manifest,
+    cert: &super::BundleCert,
+    facts: &pki::CertFacts,
+    problems: &mut Vec<String>,
+) {
     let file = &cert.file;
     if facts.fingerprint.hex() != cert.sha256 {
         problems.push(format!("{file}: fingerprint differs from bundle.json"));
@@ -176,7 +189,10 @@ fn compare_cert(m: &Manifest, cert: &super::BundleCert, facts: &pki::CertFacts, 
     }
     match m.keys.iter().find(|k| k.name == cert.key) {
         Some(key) if key.public_key == hex::encode(&facts.public_point) => {}
-        Some(_) => problems.push(format!("{file}: public key differs from key {} in bundle.json", cert.key)),
+        Some(_) => problems.push(format!(
+            "{file}: public key differs from key {} in bundle.json",
+            cert.key
+        )),
         None => problems.push(format!("{file}: key {} is not in bundle.json", cert.key)),
     }
 }
@@ -185,10 +201,15 @@ fn check_crl(m: &Manifest, get: &Get<'_>, problems: &mut Vec<String>) {
     let Some(crl) = &m.crl else { return };
     let issuer = m.certificates.iter().find(|c| c.name == crl.issuer);
     let (Some(bytes), Some(issuer)) = (get(&crl.file), issuer) else {
-        problems.push(format!("{}: CRL or its issuer {} is missing", crl.file, crl.issuer));
+        problems.push(format!(
+            "{}: CRL or its issuer {} is missing",
+            crl.file, crl.issuer
+        ));
         return;
     };
-    let Some(issuer_der) = get(&issuer.file).and_then(|b| pem_der(&issuer.file, b, &mut Vec::new())) else {
+    let Some(issuer_der) =
+        get(&issuer.file).and_then(|b| pem_der(&issuer.file, b, &mut Vec::new()))
+    else {
         return;
     };
     match pki::check_crl(bytes, &issuer_der) {
@@ -213,11 +234,17 @@ fn check_ssh(m: &Manifest, get: &Get<'_>, problems: &mut Vec<String>) {
         match pki::parse_ssh_public_key_line(line.trim_end()) {
             Ok((curve, point)) => {
                 if pki::ssh_fingerprint(curve, &point) != ssh.fingerprint {
-                    problems.push(format!("{}: fingerprint differs from bundle.json", ssh.file));
+                    problems.push(format!(
+                        "{}: fingerprint differs from bundle.json",
+                        ssh.file
+                    ));
                 }
                 let key = m.keys.iter().find(|k| k.name == ssh.key);
                 if key.is_none_or(|k| k.public_key != hex::encode(&point)) {
-                    problems.push(format!("{}: key differs from key {} in bundle.json", ssh.file, ssh.key));
+                    problems.push(format!(
+                        "{}: key differs from key {} in bundle.json",
+                        ssh.file, ssh.key
+                    ));
                 }
             }
             Err(e) => problems.push(format!("{}: {e}", ssh.file)),
@@ -233,17 +260,30 @@ fn check_transcript(m: &Manifest, get: &Get<'_>, problems: &mut Vec<String>) {
     match verify_chain(bytes) {
         Ok((records, head)) => {
             if head != m.transcript.head {
-                problems.push(format!("{}: head {head} is not bundle.json's", m.transcript.file));
+                problems.push(format!(
+                    "{}: head {head} is not bundle.json's",
+                    m.transcript.file
+                ));
             }
             let header = records.first().map(|r| &r.body);
-            if header.and_then(|h| h["checklist_sha256"].as_str()) != Some(m.checklist_sha256.as_str()) {
-                problems.push(format!("{}: checklist SHA-256 differs from bundle.json", m.transcript.file));
+            if header.and_then(|h| h["checklist_sha256"].as_str())
+                != Some(m.checklist_sha256.as_str())
+            {
+                problems.push(format!(
+                    "{}: checklist SHA-256 differs from bundle.json",
+                    m.transcript.file
+                ));
             }
             if header.and_then(|h| h["drill"].as_bool()) != Some(m.drill) {
-                problems.push(format!("{}: drill flag differs from bundle.json", m.transcript.file));
+                problems.push(format!(
+                    "{}: drill flag differs from bundle.json",
+                    m.transcript.file
+                ));
             }
         }
-        Err((line, problem)) => problems.push(format!("{} line {line}: {problem}", m.transcript.file)),
+        Err((line, problem)) => {
+            problems.push(format!("{} line {line}: {problem}", m.transcript.file))
+        }
     }
 }
 
@@ -252,7 +292,11 @@ fn check_fingerprint_file(root: &Option<String>, get: &Get<'_>, problems: &mut V
         problems.push(format!("FINGERPRINT.txt: missing from {SUMS}"));
         return;
     };
-    let first = String::from_utf8_lossy(bytes).lines().next().unwrap_or_default().to_string();
+    let first = String::from_utf8_lossy(bytes)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
     if root.as_deref().is_some_and(|r| r != first) {
         problems.push("FINGERPRINT.txt: first line is not the root fingerprint".into());
     }

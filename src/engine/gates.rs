@@ -36,7 +36,8 @@ pub fn plan(
 ) -> Vec<Gate> {
     let both = [Gate::Confirm(Role::Operator), Gate::Confirm(Role::Witness)];
     let mut gates = Vec::new();
-    let authorise = |phrase: String| Gate::TypeBack(Role::Operator, Challenge::Authorise { phrase });
+    let authorise =
+        |phrase: String| Gate::TypeBack(Role::Operator, Challenge::Authorise { phrase });
     let login = |token: &str, gates: &mut Vec<Gate>| {
         if !has_session(token) {
             gates.push(Gate::Login(token.to_string()));
@@ -60,7 +61,11 @@ pub fn plan(
                     Challenge::EraseToken { serial, label },
                 ));
             }
-            let label = checklist.tokens.get(token).map(|t| t.label.clone()).unwrap_or_default();
+            let label = checklist
+                .tokens
+                .get(token)
+                .map(|t| t.label.clone())
+                .unwrap_or_default();
             gates.push(authorise(format!("initialise {label}")));
             for kind in [PinKind::CurrentSo, PinKind::NewSo, PinKind::NewUser] {
                 gates.push(Gate::InitPin(token.clone(), kind));
@@ -83,7 +88,11 @@ pub fn plan(
         StepAction::SignCrl => {
             gates.extend(both);
             gates.push(authorise("sign crl".to_string()));
-            let issuer = checklist.crl.as_ref().map(|c| c.issuer.clone()).unwrap_or_default();
+            let issuer = checklist
+                .crl
+                .as_ref()
+                .map(|c| c.issuer.clone())
+                .unwrap_or_default();
             if let Some(token) = signing_token(checklist, &issuer) {
                 login(&token, &mut gates);
             }

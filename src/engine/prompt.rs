@@ -68,7 +68,10 @@ pub enum Need {
         flags: PinFlags,
     },
     /// A participant confirms the step with their initials.
-    Confirm { role: Role, facts: Vec<(String, String)> },
+    Confirm {
+        role: Role,
+        facts: Vec<(String, String)>,
+    },
     /// Every step is complete.
     Finished,
 }
@@ -136,7 +139,12 @@ impl Challenge {
 
     /// Whether `typed` satisfies it (case and surrounding space ignored).
     pub fn accepts(&self, typed: &str) -> bool {
-        let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+        let norm = |s: &str| {
+            s.split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_lowercase()
+        };
         norm(typed) == norm(&self.expected())
     }
 }
@@ -157,7 +165,11 @@ pub enum Outcome {
     /// More input is needed for the current step.
     Pending,
     /// A step finished and was written to the transcript.
-    StepDone { index: usize, id: String, took: Duration },
+    StepDone {
+        index: usize,
+        id: String,
+        took: Duration,
+    },
     /// The last step finished.
     Finished,
 }

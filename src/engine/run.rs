@@ -68,10 +68,9 @@ pub struct Engine {
 impl Engine {
     /// Starts a ceremony in `work_dir`, or resumes the one whose transcript is there.
     pub fn open(cfg: EngineConfig) -> Result<Engine, EngineError> {
-        std::fs::create_dir_all(&cfg.work_dir).map_err(|e| {
-            crate::fsutil::FsError::io("create working folder", &cfg.work_dir, e)
-        })
-        .map_err(super::transcript::TranscriptError::from)?;
+        std::fs::create_dir_all(&cfg.work_dir)
+            .map_err(|e| crate::fsutil::FsError::io("create working folder", &cfg.work_dir, e))
+            .map_err(super::transcript::TranscriptError::from)?;
         let path = cfg.work_dir.join("transcript.jsonl");
         let count = cfg.checklist.checklist.steps.len();
         let mut engine = Engine {
@@ -141,14 +140,18 @@ impl Engine {
                 RecordKind::Header => self.check_header(&record.body)?,
                 RecordKind::Participants => {
                     let people: BTreeMap<Role, Person> =
-                        serde_json::from_value(record.body.clone()).map_err(|e| bad(e.to_string()))?;
+                        serde_json::from_value(record.body.clone())
+                            .map_err(|e| bad(e.to_string()))?;
                     self.state.participants = people;
                     self.participants_recorded = true;
                 }
                 RecordKind::Step => {
                     let index = record.body["index"].as_u64().unwrap_or(u64::MAX) as usize;
                     let id = record.body["id"].as_str().unwrap_or_default();
-                    if index != self.next || self.next >= self.durations.len() || id != self.step_id(index) {
+                    if index != self.next
+                        || self.next >= self.durations.len()
+                        || id != self.step_id(index)
+                    {
                         return Err(bad(format!(
                             "step {id:?} at index {index}, expected the checklist's step {} next",
                             self.next
@@ -301,14 +304,27 @@ impl Engine {
             },
             Gate::ChooseToken(token) => Need::ChooseToken {
                 token_role: token.clone(),
-                description: checklist.tokens.get(token).map(|t| t.description.clone()).unwrap_or_default(),
+                description: checklist
+                    .tokens
+                    .get(token)
+                    .map(|t| t.description.clone())
+                    .unwrap_or_default(),
                 tokens: self.cfg.module.tokens()?,
-                taken: self.state.tokens.values().map(|t| t.serial.clone()).collect(),
+                taken: self
+                    .state
+                    .tokens
+                    .values()
+                    .map(|t| t.serial.clone())
+                    .collect(),
             },
             Gate::SerialSuffix => Need::TypeBack {
                 by: Role::Witness,
                 challenge: Challenge::SerialSuffix {
-                    serial: self.chosen.as_ref().map(|t| t.serial.clone()).unwrap_or_default(),
+                    serial: self
+                        .chosen
+                        .as_ref()
+                        .map(|t| t.serial.clone())
+                        .unwrap_or_default(),
                     count: SERIAL_SUFFIX,
                 },
             },
@@ -407,7 +423,11 @@ impl Engine {
             }
             (Gate::ChooseToken(token), Answer::Token { serial }) => self.take_token(token, &serial),
             (Gate::SerialSuffix, Answer::Text(typed)) => {
-                let serial = self.chosen.as_ref().map(|t| t.serial.clone()).unwrap_or_default();
+                let serial = self
+                    .chosen
+                    .as_ref()
+                    .map(|t| t.serial.clone())
+                    .unwrap_or_default();
                 let challenge = Challenge::SerialSuffix {
                     serial,
                     count: SERIAL_SUFFIX,
@@ -415,7 +435,9 @@ impl Engine {
                 check_typed(&challenge, &typed)
             }
             (Gate::TypeBack(_, challenge), Answer::Text(typed)) => check_typed(challenge, &typed),
-            (Gate::Confirm(role), Answer::Confirm { initials }) => self.take_confirm(*role, &initials),
+            (Gate::Confirm(role), Answer::Confirm { initials }) => {
+                self.take_confirm(*role, &initials)
+            }
             (Gate::InitPin(token, kind), Answer::Pin(pin)) => self.take_init_pin(token, *kind, pin),
             (Gate::Login(token), Answer::Pin(pin)) => self.login(token, pin),
             (gate, answer) => Err(EngineError::UnexpectedAnswer(format!(
@@ -425,19 +447,31 @@ impl Engine {
         }
     }
 
-    fn take_participant(&mut self, role: Role, name: String, initials: String) -> Result<(), EngineError> {
+    fn take_participant(
+        &mut self,
+        role: Role,
+        name: String,
+        initials: String,
+    ) -> Result<(), EngineError> {
         let (name, initials) = (name.trim().to_string(), initials.trim().to_uppercase());
         if name.is_empty() || initials.is_empty() || initials.chars().count() > 4 {
             return Err(EngineError::Rejected(
                 "a name and initials (1 to 4 letters) are needed".into(),
             ));
         }
-        if self.state.participants.values().any(|p| p.initials == initials) {
+        if self
+            .state
+            .participants
+            .values()
+            .any(|p| p.initials == initials)
+        {
             return Err(EngineError::Rejected(format!(
                 "initials {initials} are taken; the two people need different initials"
             )));
         }
-        self.state.participants.insert(role, Person { name, initials });
+        self.state
+            .participants
+            .insert(role, Person { name, initials });
         if self.state.participants.len() == 2 && !self.participants_recorded {
             let body = serde_json::to_value(&self.state.participants).expect("serialisable");
             self.transcript.append(RecordKind::Participants, body)?;

@@ -82,14 +82,38 @@ pub enum StepFacts {
         network: NetworkState,
         warnings: Vec<String>,
     },
-    IdentifyToken { token: String, fact: TokenFact },
-    InitToken { token: String, serial: String, label: String },
-    GenerateKey { key: String, fact: KeyFact },
-    SelfSign { certificate: String, fact: CertFact },
-    SignCertificate { certificate: String, fact: CertFact },
-    SignCrl { fact: CrlFact },
-    ExportSsh { key: String, fact: SshFact },
-    RecordFingerprint { certificate: String, sha256: String },
+    IdentifyToken {
+        token: String,
+        fact: TokenFact,
+    },
+    InitToken {
+        token: String,
+        serial: String,
+        label: String,
+    },
+    GenerateKey {
+        key: String,
+        fact: KeyFact,
+    },
+    SelfSign {
+        certificate: String,
+        fact: CertFact,
+    },
+    SignCertificate {
+        certificate: String,
+        fact: CertFact,
+    },
+    SignCrl {
+        fact: CrlFact,
+    },
+    ExportSsh {
+        key: String,
+        fact: SshFact,
+    },
+    RecordFingerprint {
+        certificate: String,
+        sha256: String,
+    },
     ExportBundle {
         dir: String,
         seal: String,

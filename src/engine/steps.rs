@@ -2,8 +2,8 @@
 //! how keys on the tokens are reconciled with the transcript.
 
 use super::error::EngineError;
-use super::run::{Engine, Mode};
 use super::prompt::PinKind;
+use super::run::{Engine, Mode};
 use super::state::{CertFact, CrlFact, KeyFact, SshFact, StepFacts, TokenFact};
 use crate::checklist::model::{KeySpec, StepAction};
 use crate::hsm::{self, KeyFacts, TokenInit, UserSession};
@@ -168,22 +168,21 @@ impl Engine {
     }
 
     fn signer_key(&self, key: &str) -> Result<(hsm::TokenKey<'_>, KeyFact), EngineError> {
-        let fact = self
-            .state
-            .keys
-            .get(key)
-            .cloned()
-            .ok_or_else(|| EngineError::Rejected(format!("key {key} has not been generated")))?;
+        let fact =
+            self.state.keys.get(key).cloned().ok_or_else(|| {
+                EngineError::Rejected(format!("key {key} has not been generated"))
+            })?;
         let session = self.session(&fact.token)?;
         let id = hex::decode(&fact.id).unwrap_or_default();
-        let found = session
-            .find_key(&id, &fact.label)?
-            .ok_or_else(|| EngineError::KeyMismatch {
-                serial: fact.serial.clone(),
-                label: fact.label.clone(),
-                id: fact.id.clone(),
-                problem: "it is not on the token".into(),
-            })?;
+        let found =
+            session
+                .find_key(&id, &fact.label)?
+                .ok_or_else(|| EngineError::KeyMismatch {
+                    serial: fact.serial.clone(),
+                    label: fact.label.clone(),
+                    id: fact.id.clone(),
+                    problem: "it is not on the token".into(),
+                })?;
         if hex::encode(&found.facts.point) != fact.point {
             return Err(EngineError::KeyMismatch {
                 serial: fact.serial.clone(),
@@ -205,7 +204,9 @@ impl Engine {
     fn self_sign(&mut self, name: &str) -> Result<StepFacts, EngineError> {
         let spec = self.checklist().certificates[name].clone();
         let (key, _) = self.signer_key(&spec.key)?;
-        let serial = self.session(&key_token(&self.state, &spec.key))?.random(SERIAL_BYTES)?;
+        let serial = self
+            .session(&key_token(&self.state, &spec.key))?
+            .random(SERIAL_BYTES)?;
         let issued = pki::issue_root(&spec, &key, &serial, super::clock::now())?;
         Ok(StepFacts::SelfSign {
             certificate: name.to_string(),
@@ -218,15 +219,14 @@ impl Engine {
         let issuer_name = spec.issuer.clone().unwrap_or_default();
         let issuer_spec = self.checklist().certificates[&issuer_name].clone();
         let issuer_der = self.cert(&issuer_name)?.der_bytes();
-        let subject = self
-            .state
-            .keys
-            .get(&spec.key)
-            .cloned()
-            .ok_or_else(|| EngineError::Rejected(format!("key {} has not been generated", spec.key)))?;
+        let subject = self.state.keys.get(&spec.key).cloned().ok_or_else(|| {
+            EngineError::Rejected(format!("key {} has not been generated", spec.key))
+        })?;
         let point = hex::decode(&subject.point).unwrap_or_default();
         let (key, _) = self.signer_key(&issuer_spec.key)?;
-        let serial = self.session(&key_token(&self.state, &issuer_spec.key))?.random(SERIAL_BYTES)?;
+        let serial = self
+            .session(&key_token(&self.state, &issuer_spec.key))?
+            .random(SERIAL_BYTES)?;
         let issued = pki::issue_intermediate(
             &spec,
             &point,
@@ -264,12 +264,10 @@ impl Engine {
     }
 
     fn export_ssh(&mut self, key: &str) -> Result<StepFacts, EngineError> {
-        let fact = self
-            .state
-            .keys
-            .get(key)
-            .cloned()
-            .ok_or_else(|| EngineError::Rejected(format!("key {key} has not been generated")))?;
+        let fact =
+            self.state.keys.get(key).cloned().ok_or_else(|| {
+                EngineError::Rejected(format!("key {key} has not been generated"))
+            })?;
         let point = hex::decode(&fact.point).unwrap_or_default();
         Ok(StepFacts::ExportSsh {
             key: key.to_string(),
@@ -298,7 +296,10 @@ impl Engine {
 
     /// When a token about to be initialised already holds objects or a user PIN, the
     /// serial and label for the erase confirmation.
-    pub(super) fn erase_check(&self, action: &StepAction) -> Result<Option<(String, String)>, EngineError> {
+    pub(super) fn erase_check(
+        &self,
+        action: &StepAction,
+    ) -> Result<Option<(String, String)>, EngineError> {
         let StepAction::InitToken { token } = action else {
             return Ok(None);
         };
@@ -307,7 +308,7 @@ impl Engine {
         };
         let info = self.cfg.module.token(serial)?;
         let objects = self.cfg.module.public_object_count(serial)?;
-        Ok((objects > 0 || info.user_pin_initialized).then(|| (info.serial, info.label)))
+        Ok((objects > 0 || info.user_pin_initialized).then_some((info.serial, info.label)))
     }
 
     /// One line of what the program is about to do.
@@ -315,8 +316,12 @@ impl Engine {
         let c = self.checklist();
         match action {
             StepAction::Instruction => "nothing: read, check and confirm".into(),
-            StepAction::Preflight => "check that this machine is offline and record the clock and hashes".into(),
-            StepAction::IdentifyToken { token } => format!("assign the {token} role to a token by its serial"),
+            StepAction::Preflight => {
+                "check that this machine is offline and record the clock and hashes".into()
+            }
+            StepAction::IdentifyToken { token } => {
+                format!("assign the {token} role to a token by its serial")
+            }
             StepAction::InitToken { token } => format!(
                 "ERASE and initialise token {} as {:?}, set its SO and user PINs",
                 self.state.serial(token).unwrap_or("?"),
@@ -332,17 +337,24 @@ impl Engine {
                 ),
                 None => format!("generate key {key}"),
             },
-            StepAction::SelfSign { certificate } => format!("self-sign the {certificate} certificate"),
+            StepAction::SelfSign { certificate } => {
+                format!("self-sign the {certificate} certificate")
+            }
             StepAction::SignCertificate { certificate } => format!(
                 "sign the {certificate} certificate with the {} key",
-                c.certificates.get(certificate).and_then(|s| s.issuer.clone()).unwrap_or_default()
+                c.certificates
+                    .get(certificate)
+                    .and_then(|s| s.issuer.clone())
+                    .unwrap_or_default()
             ),
             StepAction::SignCrl => "sign the CRL with the root key".into(),
             StepAction::ExportSsh { key } => format!("write the OpenSSH public key line of {key}"),
             StepAction::RecordFingerprint { certificate } => {
                 format!("show the {certificate} fingerprint to be written down and read back")
             }
-            StepAction::ExportBundle => format!("write the bundle to {}", self.cfg.out_dir.display()),
+            StepAction::ExportBundle => {
+                format!("write the bundle to {}", self.cfg.out_dir.display())
+            }
         }
     }
 
@@ -353,22 +365,33 @@ impl Engine {
         match action {
             StepAction::Preflight => {
                 out.push(("binary SHA-256".into(), group_hex(&self.cfg.binary_sha256)));
-                out.push(("checklist SHA-256".into(), group_hex(&self.cfg.checklist.sha256_hex)));
+                out.push((
+                    "checklist SHA-256".into(),
+                    group_hex(&self.cfg.checklist.sha256_hex),
+                ));
                 out.push(("UTC clock".into(), super::clock::now_rfc3339()));
                 let problems = NetworkState::read().problems();
                 out.push((
                     "network".into(),
-                    if problems.is_empty() { "offline (loopback only)".into() } else { problems.join("; ") },
+                    if problems.is_empty() {
+                        "offline (loopback only)".into()
+                    } else {
+                        problems.join("; ")
+                    },
                 ));
             }
             StepAction::IdentifyToken { .. } => {
                 if let Some(t) = &self.chosen {
                     out.push(("serial".into(), t.serial.clone()));
                     out.push(("label now".into(), t.label.clone()));
-                    out.push(("manufacturer / model".into(), format!("{} / {}", t.manufacturer, t.model)));
+                    out.push((
+                        "manufacturer / model".into(),
+                        format!("{} / {}", t.manufacturer, t.model),
+                    ));
                 }
             }
-            StepAction::RecordFingerprint { certificate } | StepAction::SelfSign { certificate } => {
+            StepAction::RecordFingerprint { certificate }
+            | StepAction::SelfSign { certificate } => {
                 if let Some(c) = self.state.certs.get(certificate) {
                     out.push(("subject".into(), c.subject.clone()));
                     out.push(("SHA-256 fingerprint".into(), c.sha256.clone()));
@@ -389,7 +412,11 @@ impl Engine {
 }
 
 fn key_token(state: &super::state::State, key: &str) -> String {
-    state.keys.get(key).map(|k| k.token.clone()).unwrap_or_default()
+    state
+        .keys
+        .get(key)
+        .map(|k| k.token.clone())
+        .unwrap_or_default()
 }
 
 fn describe_key(k: &KeyFacts) -> String {

@@ -75,13 +75,12 @@ impl Transcript {
     /// Opens an existing transcript and verifies the whole chain.
     pub fn open(path: &Path) -> Result<Transcript, TranscriptError> {
         let bytes = fsutil::read(path)?;
-        let (records, head) = verify_chain(&bytes).map_err(|(line, problem)| {
-            TranscriptError::Broken {
+        let (records, head) =
+            verify_chain(&bytes).map_err(|(line, problem)| TranscriptError::Broken {
                 path: path.to_path_buf(),
                 line,
                 problem,
-            }
-        })?;
+            })?;
         Ok(Transcript {
             path: path.to_path_buf(),
             records,
@@ -134,7 +133,10 @@ pub fn verify_chain(bytes: &[u8]) -> Result<(Vec<Record>, String), (usize, Strin
             return Err((i + 1, format!("seq is {}, expected {i}", record.seq)));
         }
         if record.prev != head {
-            return Err((i + 1, "prev does not match the SHA-256 of the line before".into()));
+            return Err((
+                i + 1,
+                "prev does not match the SHA-256 of the line before".into(),
+            ));
         }
         head = sha256_hex(line.as_bytes());
         records.push(record);
@@ -162,6 +164,9 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         std::fs::write(&path, text.replacen("\"a\":1", "\"a\":2", 1)).unwrap();
         let err = Transcript::open(&path).err().expect("edit detected");
-        assert!(err.to_string().contains("line 2: prev does not match"), "{err}");
+        assert!(
+            err.to_string().contains("line 2: prev does not match"),
+            "{err}"
+        );
     }
 }

@@ -47,7 +47,12 @@ pub fn unwrap_ec_point(curve: Curve, raw: &[u8]) -> Result<Vec<u8>, String> {
 }
 
 fn unwrap_octet_string(raw: &[u8]) -> Result<&[u8], String> {
-    let bad = || format!("CKA_EC_POINT is not a DER OCTET STRING ({} bytes)", raw.len());
+    let bad = || {
+        format!(
+            "CKA_EC_POINT is not a DER OCTET STRING ({} bytes)",
+            raw.len()
+        )
+    };
     if raw.len() < 2 || raw[0] != 0x04 {
         return Err(bad());
     }
@@ -75,6 +80,9 @@ mod tests {
         p521.extend([7u8; 132]);
         assert_eq!(unwrap_ec_point(Curve::P521, &p521).unwrap().len(), 133);
         assert!(unwrap_ec_point(Curve::P384, &p521).is_err());
-        assert_eq!(curve_from_params(curve_params_der(Curve::P521)), Some(Curve::P521));
+        assert_eq!(
+            curve_from_params(curve_params_der(Curve::P521)),
+            Some(Curve::P521)
+        );
     }
 }

@@ -36,7 +36,9 @@ impl UserSession {
         label: &str,
         curve: Curve,
     ) -> Result<TokenKey<'_>, HsmError> {
-        self.refuse_existing(&[Attribute::Id(id.to_vec())], || format!("id {}", hex::encode(id)))?;
+        self.refuse_existing(&[Attribute::Id(id.to_vec())], || {
+            format!("id {}", hex::encode(id))
+        })?;
         self.refuse_existing(&[Attribute::Label(label.as_bytes().to_vec())], || {
             format!("label {label:?}")
         })?;
@@ -157,21 +159,35 @@ impl UserSession {
                 _ => {}
             }
         }
-        let curve = curve_from_params(&params)
-            .ok_or_else(|| self.bad_public(format!("unknown curve parameters {}", hex::encode(&params))))?;
+        let curve = curve_from_params(&params).ok_or_else(|| {
+            self.bad_public(format!("unknown curve parameters {}", hex::encode(&params)))
+        })?;
         let point = unwrap_ec_point(curve, &raw_point).map_err(|p| self.bad_public(p))?;
         Ok((curve, point))
     }
 
-    fn check_private_key(&self, handle: ObjectHandle, id: &[u8], label: &str) -> Result<(), HsmError> {
+    fn check_private_key(
+        &self,
+        handle: ObjectHandle,
+        id: &[u8],
+        label: &str,
+    ) -> Result<(), HsmError> {
         let wanted = [
             (AttributeType::Token, true, "not a token object"),
             (AttributeType::Private, true, "not private"),
             (AttributeType::Sensitive, true, "not sensitive"),
             (AttributeType::Extractable, false, "extractable"),
-            (AttributeType::Local, true, "not generated on the token (CKA_LOCAL false)"),
+            (
+                AttributeType::Local,
+                true,
+                "not generated on the token (CKA_LOCAL false)",
+            ),
             (AttributeType::AlwaysSensitive, true, "not always sensitive"),
-            (AttributeType::NeverExtractable, true, "was extractable at some point"),
+            (
+                AttributeType::NeverExtractable,
+                true,
+                "was extractable at some point",
+            ),
         ];
         let types: Vec<AttributeType> = wanted.iter().map(|w| w.0).collect();
         let attrs = self.attributes(handle, &types)?;
@@ -184,7 +200,11 @@ impl UserSession {
         Ok(())
     }
 
-    fn refuse_existing(&self, template: &[Attribute], what: impl Fn() -> String) -> Result<(), HsmError> {
+    fn refuse_existing(
+        &self,
+        template: &[Attribute],
+        what: impl Fn() -> String,
+    ) -> Result<(), HsmError> {
         if self.find(template)?.is_empty() {
             Ok(())
         } else {
@@ -201,7 +221,11 @@ impl UserSession {
             .map_err(HsmError::op("C_FindObjects"))
     }
 
-    fn attributes(&self, handle: ObjectHandle, types: &[AttributeType]) -> Result<Vec<Attribute>, HsmError> {
+    fn attributes(
+        &self,
+        handle: ObjectHandle,
+        types: &[AttributeType],
+    ) -> Result<Vec<Attribute>, HsmError> {
         self.session
             .get_attributes(handle, types)
             .map_err(HsmError::op("C_GetAttributeValue"))

@@ -61,7 +61,6 @@ impl UserSession {
             .map_err(HsmError::op("C_GenerateRandom"))?;
         Ok(buf)
     }
-
 }
 
 impl Drop for UserSession {

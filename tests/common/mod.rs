@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-pub const ROOT_CEREMONY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/checklists/root-ceremony.toml");
+pub const ROOT_CEREMONY: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/checklists/root-ceremony.toml");
 
 /// The `ceremony` binary built for this test run.
 pub fn ceremony() -> Command {
@@ -19,12 +20,14 @@ pub fn require(tool: &str) {
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false);
-    assert!(found, "{tool} is required for this test; run build/deps to install it");
+    assert!(
+        found,
+        "{tool} is required for this test; run build/deps to install it"
+    );
 }
 
 pub fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("spawn");
-    out
+    cmd.output().expect("spawn")
 }
 
 pub fn stdout(out: &Output) -> String {
@@ -32,13 +35,23 @@ pub fn stdout(out: &Output) -> String {
 }
 
 pub fn all_output(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 /// Runs `ceremony rehearse` on the root ceremony into `out`; panics on failure.
 pub fn rehearse_root(out: &Path) -> Output {
-    let result = run(ceremony().args(["rehearse", ROOT_CEREMONY, "--out"]).arg(out));
-    assert!(result.status.success(), "rehearse failed:\n{}", all_output(&result));
+    let result = run(ceremony()
+        .args(["rehearse", ROOT_CEREMONY, "--out"])
+        .arg(out));
+    assert!(
+        result.status.success(),
+        "rehearse failed:\n{}",
+        all_output(&result)
+    );
     result
 }
 
