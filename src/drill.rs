@@ -251,3 +251,14 @@ impl Player {
         self.chosen.get(&(token.to_string(), "user"))
     }
 }
+
+impl Player {
+    /// Every PIN this player knows (factory SO PINs and the ones it chose), so tests can
+    /// check that none of them was written anywhere.
+    pub fn drill_pins(&self) -> Vec<&Pin> {
+        self.factory_so
+            .values()
+            .chain(self.chosen.values())
+            .collect()
+    }
+}

@@ -5,7 +5,7 @@
 //! One test per binary: it sets SOFTHSM2_CONF for the process.
 
 mod common;
-use ceremony::{bundle, checklist, drill, engine, hsm};
+use ceremony::{bundle, drill, engine, hsm};
 use common::*;
 use std::path::Path;
 use std::process::Command;
@@ -13,30 +13,39 @@ use std::process::Command;
 #[test]
 fn drill_tokens_sign_with_ssh_keygen_and_every_corruption_is_caught() {
     require("ssh-keygen");
+    let (_lock, module_path) = softhsm();
     let tmp = tempfile::tempdir().unwrap();
-    let conf = drill::write_softhsm_config(&tmp.path().join("hsm")).unwrap();
-    // SAFETY: the only test in this binary; no other thread reads the environment.
-    unsafe { std::env::set_var("SOFTHSM2_CONF", &conf) };
-    let module_path = drill::softhsm_module().expect("SoftHSM2 must be installed (build/deps)");
     let module = hsm::Module::load(&module_path).unwrap();
     let mut player = drill::Player::with_new_tokens(&module, 2).unwrap();
     let out = tmp.path().join("bundle");
-    let cfg = engine::EngineConfig {
-        checklist: checklist::load(Path::new(ROOT_CEREMONY)).unwrap(),
-        module,
-        work_dir: tmp.path().join("work"),
-        out_dir: out.clone(),
-        mode: engine::Mode::Drill,
-        binary_sha256: "0".repeat(64),
-    };
-    let mut eng = engine::Engine::open(cfg).unwrap();
+    let mut eng = engine::Engine::open(drill_config(module, tmp.path())).unwrap();
     drill::play(&mut eng, &mut player, None).unwrap();
     let state = eng.state().clone();
     let module = eng.close();
 
+    no_pin_in_any_file(tmp.path(), &player);
     check_token_contents(&module, &state, &player);
     ssh_keygen_signs_with_the_token(&module_path, &out, &player, tmp.path());
     every_byte_matters(&out);
+}
+
+/// No PIN the player typed (user, SO, factory SO) appears in the transcript, the bundle
+/// or anything else written in the test folder.
+fn no_pin_in_any_file(dir: &Path, player: &drill::Player) {
+    let pins = player.drill_pins();
+    assert_eq!(pins.len(), 6, "2 factory SO, 2 new SO and 2 user PINs");
+    let files = read_tree(dir);
+    assert!(files.len() >= 10, "{} files", files.len());
+    for (path, bytes) in files {
+        for pin in &pins {
+            let needle = pin.expose().as_bytes();
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "a PIN appears in {}",
+                path.display()
+            );
+        }
+    }
 }
 
 /// The root token holds one key pair, the intermediate token three, and no certificates.

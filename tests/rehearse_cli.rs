@@ -125,3 +125,37 @@ fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
 }
+
+#[test]
+fn lint_accepts_the_shipped_checklists_and_names_every_problem_of_a_bad_one() {
+    let shipped: Vec<_> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/checklists"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(!shipped.is_empty());
+    let ok = run(ceremony().arg("lint").args(&shipped));
+    assert!(ok.status.success(), "{}", all_output(&ok));
+
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = tmp.path().join("bad.toml");
+    let text = std::fs::read_to_string(ROOT_CEREMONY)
+        .unwrap()
+        .replace(
+            "label = \"ccat-root-key\"",
+            "label = \"ccat-root-key-with-a-label-far-too-long\"",
+        )
+        .replace("validity_days = 3650", "validity_days = 20000");
+    std::fs::write(&bad, text).unwrap();
+    let failed = run(ceremony().arg("lint").arg(&bad));
+    assert_eq!(failed.status.code(), Some(1));
+    let printed = stdout(&failed);
+    assert!(
+        printed.contains("keys[0].label: 39 bytes; token labels hold at most 32"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("certificates.intermediate.validity_days"),
+        "{printed}"
+    );
+}

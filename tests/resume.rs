@@ -1,50 +1,40 @@
-//! Stop the ceremony after every step boundary, start it again on the same working folder
-//! and tokens, and finish: the bundle verifies and the tokens hold no duplicate objects.
-//! Also: a key on a token that the transcript does not know stops the ceremony.
-//!
-//! One test per binary: it sets SOFTHSM2_CONF for the process.
+//! The engine on real SoftHSM tokens: stop and resume at every step boundary, a key the
+//! transcript does not know, a wrong PIN, and the network check of a real ceremony.
 
 mod common;
-use ceremony::{bundle, checklist, drill, engine, hsm};
+use ceremony::engine::{Answer, Engine, EngineError, Mode, Need, PinKind};
+use ceremony::hsm::{HsmError, Module, UserSession};
+use ceremony::secret::Pin;
+use ceremony::{bundle, drill};
 use common::*;
-use std::path::Path;
 
-fn config(module: hsm::Module, dir: &Path) -> engine::EngineConfig {
-    engine::EngineConfig {
-        checklist: checklist::load(Path::new(ROOT_CEREMONY)).unwrap(),
-        module,
-        work_dir: dir.join("work"),
-        out_dir: dir.join("bundle"),
-        mode: engine::Mode::Drill,
-        binary_sha256: "0".repeat(64),
-    }
-}
-
-#[test]
-fn resume_after_a_stop_at_every_step_boundary() {
-    let tmp = tempfile::tempdir().unwrap();
-    let conf = drill::write_softhsm_config(&tmp.path().join("hsm")).unwrap();
-    // SAFETY: the only test in this binary; no other thread reads the environment.
-    unsafe { std::env::set_var("SOFTHSM2_CONF", &conf) };
-    let module_path = drill::softhsm_module().expect("SoftHSM2 must be installed (build/deps)");
-    let steps = checklist::load(Path::new(ROOT_CEREMONY))
+fn step_count() -> usize {
+    ceremony::checklist::load(std::path::Path::new(ROOT_CEREMONY))
         .unwrap()
         .checklist
         .steps
-        .len();
+        .len()
+}
 
+/// Index of the first generate-key step (after both tokens are initialised).
+const FIRST_KEYGEN: usize = 6;
+
+#[test]
+fn resume_after_a_stop_at_every_step_boundary() {
+    let (_lock, module_path) = softhsm();
+    let tmp = tempfile::tempdir().unwrap();
+    let steps = step_count();
     for stop in 1..steps {
         let dir = tmp.path().join(format!("run-{stop}"));
-        let module = hsm::Module::load(&module_path).unwrap();
+        let module = Module::load(&module_path).unwrap();
         let mut player = drill::Player::with_new_tokens(&module, 2).unwrap();
-        let mut eng = engine::Engine::open(config(module, &dir)).unwrap();
+        let mut eng = Engine::open(drill_config(module, &dir)).unwrap();
         let first = drill::play(&mut eng, &mut player, Some(stop)).unwrap();
         assert_eq!(first.len(), stop);
-        let module = eng.close();
-        drop(module);
+        drop(eng.close());
 
-        let module = hsm::Module::load(&module_path).unwrap();
-        let mut eng = engine::Engine::open(config(module, &dir)).unwrap();
+        let module = Module::load(&module_path).unwrap();
+        let mut eng = Engine::open(drill_config(module, &dir)).unwrap();
         assert_eq!(eng.resumed_at(), Some(stop), "stop after {stop}");
         let rest = drill::play(&mut eng, &mut player, None).unwrap();
         assert_eq!(rest.len(), steps - stop, "stop after {stop}");
@@ -55,9 +45,8 @@ fn resume_after_a_stop_at_every_step_boundary() {
             .unwrap_or_else(|p| panic!("stop after {stop}: {p:?}"));
         for (role, expected) in [("root", 1), ("intermediate", 3)] {
             let serial = state.serial(role).unwrap();
-            let session =
-                hsm::UserSession::login(&module, serial, player.drill_user_pin(role).unwrap())
-                    .unwrap();
+            let pin = player.drill_user_pin(role).unwrap();
+            let session = UserSession::login(&module, serial, pin).unwrap();
             assert_eq!(
                 session.list_keys().unwrap().len(),
                 expected,
@@ -66,5 +55,126 @@ fn resume_after_a_stop_at_every_step_boundary() {
         }
         let transcript = std::fs::read_to_string(dir.join("work/transcript.jsonl")).unwrap();
         assert_eq!(transcript.matches("\"type\":\"resumed\"").count(), 1);
+    }
+}
+
+#[test]
+fn a_key_the_transcript_does_not_know_stops_the_ceremony() {
+    let (_lock, module_path) = softhsm();
+    let tmp = tempfile::tempdir().unwrap();
+    let module = Module::load(&module_path).unwrap();
+    let mut player = drill::Player::with_new_tokens(&module, 2).unwrap();
+    let mut eng = Engine::open(drill_config(module, tmp.path())).unwrap();
+    drill::play(&mut eng, &mut player, Some(FIRST_KEYGEN)).unwrap();
+    let serial = eng.state().serial("root").unwrap().to_string();
+    let module = eng.close();
+
+    // Someone generated a key on the root token outside the ceremony.
+    {
+        let session =
+            UserSession::login(&module, &serial, player.drill_user_pin("root").unwrap()).unwrap();
+        session
+            .generate_key(&[0x01], "ccat-root-key", ceremony::pki::Curve::P384)
+            .unwrap();
+    }
+    let mut eng = Engine::open(drill_config(module, tmp.path())).unwrap();
+    let err = drill::play(&mut eng, &mut player, None).unwrap_err();
+    assert!(matches!(err, EngineError::UnknownKey { .. }), "{err}");
+    let message = err.to_string();
+    assert!(message.contains(&serial), "{message}");
+    assert!(message.contains("id 01"), "{message}");
+    assert!(message.contains("ccat-root-key"), "{message}");
+    assert!(message.contains("Nothing was generated"), "{message}");
+    let module = eng.close();
+    let session =
+        UserSession::login(&module, &serial, player.drill_user_pin("root").unwrap()).unwrap();
+    assert_eq!(
+        session.list_keys().unwrap().len(),
+        1,
+        "no second key was generated"
+    );
+    let transcript = std::fs::read_to_string(tmp.path().join("work/transcript.jsonl")).unwrap();
+    assert!(transcript.contains("\"type\":\"error\""));
+}
+
+#[test]
+fn a_wrong_pin_is_reported_with_the_token_flags_and_never_retried() {
+    let (_lock, module_path) = softhsm();
+    let tmp = tempfile::tempdir().unwrap();
+    let module = Module::load(&module_path).unwrap();
+    let mut player = drill::Player::with_new_tokens(&module, 2).unwrap();
+    let mut eng = Engine::open(drill_config(module, tmp.path())).unwrap();
+    drill::play(&mut eng, &mut player, Some(FIRST_KEYGEN)).unwrap();
+    let module = eng.close();
+    let mut eng = Engine::open(drill_config(module, tmp.path())).unwrap();
+
+    // Answer everything up to the login of the root token.
+    let prompt = loop {
+        let prompt = eng.prompt().unwrap();
+        if matches!(
+            prompt.need,
+            Need::Pin {
+                kind: PinKind::User,
+                ..
+            }
+        ) {
+            break prompt;
+        }
+        let answer = player.answer(&prompt);
+        eng.answer(answer).unwrap();
+    };
+    let Need::Pin { flags, .. } = &prompt.need else {
+        unreachable!()
+    };
+    assert!(!flags.count_low, "no wrong PIN yet");
+
+    let err = eng
+        .answer(Answer::Pin(Pin::new("wrong-pin-1".into())))
+        .unwrap_err();
+    match &err {
+        EngineError::Hsm(HsmError::PinIncorrect { flags, .. }) => assert!(flags.count_low, "{err}"),
+        other => panic!("expected a wrong-PIN error, got {other}"),
+    }
+    assert!(err.to_string().contains("Nothing was retried"), "{err}");
+
+    // The engine asks again, showing the low count; it did not try anything by itself.
+    let again = eng.prompt().unwrap();
+    match &again.need {
+        Need::Pin {
+            kind: PinKind::User,
+            flags,
+            ..
+        } => {
+            assert!(flags.count_low);
+            assert!(flags.describe().contains("LOW"));
+        }
+        other => panic!("expected the PIN prompt again, got {other:?}"),
+    }
+    drill::play(&mut eng, &mut player, None).unwrap();
+    assert!(eng.state().bundle.is_some());
+}
+
+#[test]
+fn a_real_ceremony_refuses_to_pass_preflight_with_a_network() {
+    let (_lock, module_path) = softhsm();
+    let tmp = tempfile::tempdir().unwrap();
+    let module = Module::load(&module_path).unwrap();
+    let mut player = drill::Player::with_new_tokens(&module, 2).unwrap();
+    let mut cfg = drill_config(module, tmp.path());
+    cfg.mode = Mode::Ceremony;
+    let mut eng = Engine::open(cfg).unwrap();
+    let network = ceremony::preflight::NetworkState::read().problems();
+    let result = drill::play(&mut eng, &mut player, Some(1));
+    if network.is_empty() {
+        assert_eq!(
+            result.unwrap().len(),
+            1,
+            "an offline machine passes preflight"
+        );
+    } else {
+        let err = result.unwrap_err();
+        assert!(matches!(err, EngineError::NetworkUp(_)), "{err}");
+        assert!(err.to_string().contains(&network[0]), "{err}");
+        assert!(eng.progress()[0] == ceremony::engine::StepStatus::Current);
     }
 }

@@ -73,3 +73,35 @@ pub fn read_tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out.sort();
     out
 }
+
+/// SoftHSM for in-process tests: one configuration per test binary (set in the
+/// environment once, before the module is first loaded) and a lock, because a PKCS#11
+/// module can be initialised only once per process at a time.
+pub fn softhsm() -> (std::sync::MutexGuard<'static, ()>, PathBuf) {
+    use std::sync::{Mutex, OnceLock};
+    static LOCK: Mutex<()> = Mutex::new(());
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    let guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = ceremony::drill::write_softhsm_config(dir.path()).unwrap();
+        // SAFETY: done once, under the lock, before any module is loaded in this process.
+        unsafe { std::env::set_var("SOFTHSM2_CONF", conf) };
+        dir
+    });
+    let module =
+        ceremony::drill::softhsm_module().expect("SoftHSM2 must be installed (build/deps)");
+    (guard, module)
+}
+
+/// An engine configuration for a drill of the root ceremony in `dir`.
+pub fn drill_config(module: ceremony::hsm::Module, dir: &Path) -> ceremony::engine::EngineConfig {
+    ceremony::engine::EngineConfig {
+        checklist: ceremony::checklist::load(Path::new(ROOT_CEREMONY)).unwrap(),
+        module,
+        work_dir: dir.join("work"),
+        out_dir: dir.join("bundle"),
+        mode: ceremony::engine::Mode::Drill,
+        binary_sha256: "0".repeat(64),
+    }
+}
