@@ -1,0 +1,247 @@
+//! The fingerprint sheet: the facts of a bundle that people compare and sign on paper.
+//!
+//! [`Sheet`] is plain data taken from `bundle.json` and, once `SHA256SUMS` exists, the
+//! bundle seal. It has two renderings: [`Sheet::text`] (the bundle's `FINGERPRINT.txt`,
+//! later the TUI) and, with the `sheet` feature, [`render_pdf`] (the bundle's
+//! `fingerprint-sheet.pdf`, which the witnesses sign). The PDF is a pure function of the
+//! sheet and the paper size, so `ceremony verify` checks the sheet in a bundle by
+//! rendering it again and comparing bytes.
+//!
+//! Files: `text` (the text rendering); with the feature, `pdf` (document, metadata and
+//! the fixed trailer id), `pages` (what goes where on the two pages), `canvas` (drawing
+//! primitives and font metrics) and `qr` (QR codes as vector paths).
+
+#[cfg(feature = "sheet")]
+mod canvas;
+#[cfg(feature = "sheet")]
+mod pages;
+#[cfg(feature = "sheet")]
+mod pdf;
+#[cfg(feature = "sheet")]
+mod qr;
+mod text;
+
+pub use crate::checklist::model::Paper;
+#[cfg(feature = "sheet")]
+pub use pdf::render_pdf;
+
+use crate::bundle::Manifest;
+use crate::pki::{Fingerprint, PkiError};
+
+/// File name of the PDF sheet inside a bundle.
+pub const SHEET_FILE: &str = "fingerprint-sheet.pdf";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SheetError {
+    #[error("building the sheet: certificate {certificate} in bundle.json: {source}")]
+    Fingerprint {
+        certificate: String,
+        #[source]
+        source: PkiError,
+    },
+    #[error("drawing the QR code for {what}: {reason}")]
+    Qr { what: String, reason: String },
+    #[error("writing the PDF: {0}")]
+    Pdf(String),
+}
+
+/// Everything printed on the sheet, in the order it is printed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sheet {
+    /// A drill on throwaway tokens: every page says DRILL.
+    pub drill: bool,
+    pub ceremony: String,
+    /// `root`, `intermediate-rotation`, ...
+    pub kind: String,
+    /// The day the ceremony started, `YYYY-MM-DD` in UTC.
+    pub date: String,
+    /// When the ceremony started and the bundle was written (RFC 3339, UTC).
+    pub started: String,
+    pub exported: String,
+    pub checklist_sha256: String,
+    pub ca_url: String,
+    /// Operator first, then witness, then anyone else.
+    pub participants: Vec<SheetParticipant>,
+    pub tokens: Vec<SheetToken>,
+    /// The root (self-signed) first.
+    pub certificates: Vec<SheetCert>,
+    pub ssh: Vec<SheetSsh>,
+    pub crl: Option<SheetCrl>,
+    pub transcript_head: String,
+    /// SHA-256 of `SHA256SUMS`; `None` while the checksums are not written yet (for
+    /// `FINGERPRINT.txt`, which the seal covers).
+    pub seal: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SheetParticipant {
+    pub role: String,
+    pub name: String,
+    pub initials: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SheetToken {
+    pub role: String,
+    pub label: String,
+    pub serial: String,
+    /// Manufacturer and model as the token reports them.
+    pub model: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SheetCert {
+    /// The checklist's name for it (`root`, `intermediate`).
+    pub name: String,
+    /// The bundle file (`root_ca.crt`).
+    pub file: String,
+    /// True for a self-signed root.
+    pub root: bool,
+    pub subject: String,
+    /// Serial number, lowercase hex.
+    pub serial: String,
+    pub not_before: String,
+    pub not_after: String,
+    pub fingerprint: Fingerprint,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SheetSsh {
+    /// `user` or `host`.
+    pub role: String,
+    pub file: String,
+    /// `SHA256:...` as `ssh-keygen -lf` prints it.
+    pub fingerprint: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SheetCrl {
+    pub issuer: String,
+    pub number: u64,
+    pub next_update: String,
+}
+
+impl Sheet {
+    /// The sheet of the bundle described by `manifest`, sealed by `seal` (if known).
+    pub fn from_manifest(manifest: &Manifest, seal: Option<&str>) -> Result<Sheet, SheetError> {
+        let mut certificates = manifest
+            .certificates
+            .iter()
+            .map(|c| {
+                Ok(SheetCert {
+                    name: c.name.clone(),
+                    file: c.file.clone(),
+                    root: c.issuer.is_none(),
+                    subject: c.subject.clone(),
+                    serial: c.serial.clone(),
+                    not_before: c.not_before.clone(),
+                    not_after: c.not_after.clone(),
+                    fingerprint: c.sha256.parse().map_err(|source| {
+                        SheetError::Fingerprint {
+                            certificate: c.name.clone(),
+                            source,
+                        }
+                    })?,
+                })
+            })
+            .collect::<Result<Vec<_>, SheetError>>()?;
+        // Stable: the root first, the rest in bundle order.
+        certificates.sort_by_key(|c| !c.root);
+        let mut participants: Vec<SheetParticipant> = manifest
+            .participants
+            .iter()
+            .map(|(role, p)| SheetParticipant {
+                role: role.clone(),
+                name: p.name.clone(),
+                initials: p.initials.clone(),
+            })
+            .collect();
+        participants.sort_by_key(|p| match p.role.as_str() {
+            "operator" => 0,
+            "witness" => 1,
+            _ => 2,
+        });
+        Ok(Sheet {
+            drill: manifest.drill,
+            ceremony: manifest.ceremony.clone(),
+            kind: manifest.kind.clone(),
+            date: manifest.started.get(..10).unwrap_or_default().to_string(),
+            started: manifest.started.clone(),
+            exported: manifest.exported.clone(),
+            checklist_sha256: manifest.checklist_sha256.clone(),
+            ca_url: manifest.ca_url.clone(),
+            participants,
+            tokens: manifest
+                .tokens
+                .iter()
+                .map(|t| SheetToken {
+                    role: t.role.clone(),
+                    label: t.label.clone(),
+                    serial: t.serial.clone(),
+                    model: format!("{} {}", t.manufacturer, t.model).trim().to_string(),
+                })
+                .collect(),
+            certificates,
+            ssh: manifest
+                .ssh
+                .iter()
+                .map(|s| SheetSsh {
+                    role: s.role.clone(),
+                    file: s.file.clone(),
+                    fingerprint: s.fingerprint.clone(),
+                })
+                .collect(),
+            crl: manifest.crl.as_ref().map(|c| SheetCrl {
+                issuer: c.issuer.clone(),
+                number: c.number,
+                next_update: c.next_update.clone(),
+            }),
+            transcript_head: manifest.transcript.head.clone(),
+            seal: seal.map(str::to_string),
+        })
+    }
+
+    /// The self-signed root certificate, if the bundle has one.
+    pub fn root(&self) -> Option<&SheetCert> {
+        self.certificates.iter().find(|c| c.root)
+    }
+
+    /// `step ca bootstrap --ca-url <url> --fingerprint <root>`: the exact line clients run.
+    pub fn bootstrap_command(&self) -> Option<String> {
+        self.root().map(|root| {
+            format!(
+                "step ca bootstrap --ca-url {} --fingerprint {}",
+                self.ca_url,
+                root.fingerprint.hex()
+            )
+        })
+    }
+}
+
+impl SheetCert {
+    /// "Root CA certificate", "Intermediate CA certificate".
+    pub fn title(&self) -> String {
+        let mut chars = self.name.chars();
+        let name: String = match chars.next() {
+            Some(first) => first.to_uppercase().chain(chars).collect(),
+            None => String::new(),
+        };
+        format!("{name} CA certificate")
+    }
+}
+
+/// 64 hex digits in groups of four, for reading.
+pub fn grouped(hex: &str) -> String {
+    crate::preflight::group_hex(hex)
+}
+
+/// `2026-11-23T09:43:22Z` as `2026-11-23 09:43:22 UTC`; anything else unchanged.
+pub fn human_time(rfc3339: &str) -> String {
+    match rfc3339.strip_suffix('Z').and_then(|t| t.split_once('T')) {
+        Some((date, time)) => format!("{date} {time} UTC"),
+        None => rfc3339.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests;
