@@ -78,6 +78,28 @@ pub fn check_softhsm(module: &Module) -> Result<(), DrillError> {
     }
 }
 
+/// The factory SO PIN of a new SmartCard-HSM (Nitrokey HSM 2), a published default.
+/// Drill tokens for people (`ceremony drill`) come with it, as a new device does.
+pub const SMARTCARD_HSM_FACTORY_SO_PIN: &str = "3537363231383830";
+
+/// Makes `count` factory-fresh tokens: initialised with an SO PIN from `so_pin` and a
+/// label `drill-new-N`, no user PIN, no objects. Returns their serials and SO PINs.
+pub fn make_factory_tokens(
+    module: &Module,
+    count: usize,
+    so_pin: &dyn Fn() -> Pin,
+) -> Result<BTreeMap<String, Pin>, DrillError> {
+    check_softhsm(module)?;
+    let mut made = BTreeMap::new();
+    let existing = module.tokens()?.iter().filter(|t| t.initialized).count();
+    for i in 0..count {
+        let pin = so_pin();
+        let info = hsm::init_free_slot(module, &pin, &format!("drill-new-{}", existing + i + 1))?;
+        made.insert(info.serial, pin);
+    }
+    Ok(made)
+}
+
 /// Plays the operator and the witness. Knows the factory SO PINs of the tokens it made
 /// and remembers the PINs it chooses, in memory only.
 pub struct Player {

@@ -11,10 +11,13 @@
 //!   verification with x509-parser, SSH CA public keys, fingerprints.
 //! - [`bundle`]: the export bundle: layout, `bundle.json`, `SHA256SUMS`, write-once files,
 //!   offline verification.
+//! - [`sheet`]: the fingerprint sheet: a plain model of a bundle's facts, rendered as the
+//!   text of `FINGERPRINT.txt` and (feature `sheet`) as the PDF the witnesses sign.
 //! - [`checklist`]: the TOML ceremony scripts: strict parse and validation with dotted paths.
 //! - [`drill`]: throwaway SoftHSM2 tokens for rehearsals.
 //! - [`fsutil`]: write-once, fsynced, re-read-and-hashed files.
 //! - [`secret`]: PINs in zeroizing types.
+//! - [`tui`]: the ratatui front end of `ceremony` (feature `tui`).
 //! - [`preflight`]: network and clock facts of the machine the ceremony runs on.
 
 pub mod bundle;
@@ -26,3 +29,6 @@ pub mod hsm;
 pub mod pki;
 pub mod preflight;
 pub mod secret;
+pub mod sheet;
+#[cfg(feature = "tui")]
+pub mod tui;

@@ -3,7 +3,7 @@
 //! Argument parsing and error reporting only; everything else is in the library.
 
 use anyhow::{Context, Result, bail};
-use ceremony::{bundle, checklist, drill, engine, hsm, pki, preflight};
+use ceremony::{bundle, checklist, drill, engine, hsm, pki, preflight, sheet};
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -17,8 +17,12 @@ use std::time::Instant;
 #[derive(Parser)]
 #[command(version, about, long_about)]
 struct Cli {
+    /// Without a command: choose a checklist and a mode on screen.
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+    /// Where the chooser looks for checklists.
+    #[arg(long, default_value = "checklists")]
+    checklists: PathBuf,
 }
 
 #[derive(Subcommand)]
@@ -49,6 +53,38 @@ enum Command {
         #[arg(long)]
         module: Option<PathBuf>,
     },
+    /// Run the real ceremony in the terminal, on the HSMs of a PKCS#11 module.
+    ///
+    /// Preflight refuses to go on while the machine has a network. Running the same
+    /// command again with the same --work folder resumes after the last completed step.
+    Run {
+        /// The checklist, e.g. checklists/root-ceremony.toml.
+        checklist: PathBuf,
+        /// PKCS#11 module (default: OpenSC's, for the Nitrokey HSM 2).
+        #[arg(long)]
+        module: Option<PathBuf>,
+        /// Folder for the transcript; keep it to resume (default: ./ceremony-work).
+        #[arg(long, default_value = "ceremony-work")]
+        work: PathBuf,
+        /// Folder for the bundle, e.g. on the export stick; must be empty or absent.
+        #[arg(long, default_value = "ceremony-bundle")]
+        out: PathBuf,
+    },
+    /// Practise a ceremony in the terminal on throwaway SoftHSM2 tokens.
+    ///
+    /// The same screens and engine as `run`; every screen and output says DRILL. The
+    /// tokens live in WORK/drill-tokens and come with the SmartCard-HSM factory SO PIN
+    /// (3537363231383830), as a new Nitrokey HSM 2 does; the same --work resumes.
+    Drill {
+        /// The checklist, e.g. checklists/root-ceremony.toml.
+        checklist: PathBuf,
+        /// Folder for the transcript and drill tokens (default: ./drill-work).
+        #[arg(long, default_value = "drill-work")]
+        work: PathBuf,
+        /// Folder for the bundle; must be empty or absent.
+        #[arg(long, default_value = "drill-bundle")]
+        out: PathBuf,
+    },
     /// Verify a bundle offline: checksums, chain, profiles, CRL, SSH keys, transcript.
     ///
     /// Exits 0 when the bundle is intact, 1 naming every problem otherwise.
@@ -59,12 +95,62 @@ enum Command {
         #[arg(long)]
         root_fingerprint: Option<String>,
     },
+    /// Print a bundle's fingerprint sheet (PDF) again.
+    ///
+    /// Verifies the bundle first. Without --out, writes fingerprint-sheet.pdf into the
+    /// bundle if it is missing there, or confirms that the one there is intact. With
+    /// --out, writes a new file (e.g. a copy on the other paper size). Never overwrites.
+    Sheet {
+        /// The bundle folder.
+        bundle: PathBuf,
+        /// Paper size (default: the one recorded in bundle.json, else a4).
+        #[arg(long, value_enum)]
+        paper: Option<PaperArg>,
+        /// Where to write the PDF (default: the bundle's fingerprint-sheet.pdf).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum PaperArg {
+    A4,
+    Letter,
+}
+
+impl From<PaperArg> for sheet::Paper {
+    fn from(p: PaperArg) -> Self {
+        match p {
+            PaperArg::A4 => sheet::Paper::A4,
+            PaperArg::Letter => sheet::Paper::Letter,
+        }
+    }
 }
 
 fn main() -> ExitCode {
     disable_core_dumps();
     let cli = Cli::parse();
-    let result = match cli.command {
+    let Some(command) = cli.command else {
+        return report(choose_and_run(&cli.checklists));
+    };
+    let result = match command {
+        Command::Run {
+            checklist,
+            module,
+            work,
+            out,
+        } => interactive(
+            &checklist,
+            engine::Mode::Ceremony,
+            module.as_deref(),
+            &work,
+            &out,
+        ),
+        Command::Drill {
+            checklist,
+            work,
+            out,
+        } => interactive(&checklist, engine::Mode::Drill, None, &work, &out),
         Command::Lint { files } => lint(&files),
         Command::Rehearse {
             checklist,
@@ -76,7 +162,14 @@ fn main() -> ExitCode {
             bundle,
             root_fingerprint,
         } => verify(&bundle, root_fingerprint.as_deref()),
+        Command::Sheet { bundle, paper, out } => {
+            print_sheet(&bundle, paper.map(Into::into), out.as_deref())
+        }
     };
+    report(result)
+}
+
+fn report(result: Result<ExitCode>) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
@@ -84,6 +177,79 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn choose_and_run(dir: &Path) -> Result<ExitCode> {
+    let Some((checklist, mode)) = ceremony::tui::chooser::choose(dir)
+        .with_context(|| format!("choosing a checklist in {}", dir.display()))?
+    else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let (work, out) = match mode {
+        engine::Mode::Drill => ("drill-work", "drill-bundle"),
+        engine::Mode::Ceremony => ("ceremony-work", "ceremony-bundle"),
+    };
+    interactive(&checklist, mode, None, Path::new(work), Path::new(out))
+}
+
+/// The TUI on a real module or on drill tokens kept in WORK/drill-tokens.
+fn interactive(
+    checklist_path: &Path,
+    mode: engine::Mode,
+    module: Option<&Path>,
+    work: &Path,
+    out: &Path,
+) -> Result<ExitCode> {
+    let loaded = checklist::load(checklist_path)?;
+    let module = match mode {
+        engine::Mode::Drill => open_drill_tokens(work, loaded.checklist.tokens.len())?,
+        engine::Mode::Ceremony => {
+            let path = match module {
+                Some(p) => p.to_path_buf(),
+                None => hsm::opensc_module()
+                    .context("OpenSC's PKCS#11 module is not installed; name one with --module")?,
+            };
+            hsm::Module::load(&path)?
+        }
+    };
+    let cfg = engine::EngineConfig {
+        checklist: loaded,
+        module,
+        work_dir: work.to_path_buf(),
+        out_dir: out.to_path_buf(),
+        mode,
+        binary_sha256: preflight::binary_sha256().context("hashing /proc/self/exe")?,
+    };
+    let engine = engine::Engine::open(cfg)?;
+    let (engine, finished) = ceremony::tui::run(engine, work.display().to_string())?;
+    let state = engine.state();
+    if let Some((dir, seal)) = &state.bundle {
+        println!("bundle:  {dir}\nseal:    {seal}");
+    }
+    if !finished {
+        println!(
+            "stopped; the transcript is in {}. Run the same command again to resume.",
+            work.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Loads SoftHSM2 with the drill's own token folder, making factory-fresh tokens the
+/// first time (later runs resume with the same tokens).
+fn open_drill_tokens(work: &Path, count: usize) -> Result<hsm::Module> {
+    let dir = work.join("drill-tokens");
+    let fresh = !dir.exists();
+    let conf = drill::write_softhsm_config(&dir)?;
+    // SAFETY: still single-threaded here; SoftHSM reads this when the module loads.
+    unsafe { std::env::set_var("SOFTHSM2_CONF", &conf) };
+    let module = hsm::Module::load(&drill::softhsm_module()?)?;
+    drill::check_softhsm(&module)?;
+    if fresh {
+        let factory = || ceremony::secret::Pin::new(drill::SMARTCARD_HSM_FACTORY_SO_PIN.into());
+        drill::make_factory_tokens(&module, count, &factory)?;
+    }
+    Ok(module)
 }
 
 /// No core file may hold a PIN: set the core size limit to zero and mark the process
@@ -179,6 +345,10 @@ fn rehearse(
     println!("  {:>9.2} ms  total", total.as_secs_f64() * 1e3);
     if let Some((dir, seal)) = &engine.state().bundle {
         println!("bundle:  {dir}\nseal:    {seal}");
+        let pdf = Path::new(dir).join(bundle::SHEET);
+        if pdf.exists() {
+            println!("sheet:   {}", pdf.display());
+        }
     }
     let root = engine
         .checklist()
@@ -205,6 +375,9 @@ fn verify(dir: &Path, expected: Option<&str>) -> Result<ExitCode> {
             );
             println!("root:    {}", v.root_fingerprint);
             println!("seal:    {}", v.seal);
+            for note in &v.notes {
+                println!("note:    {note}");
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(problems) => {
@@ -214,4 +387,18 @@ fn verify(dir: &Path, expected: Option<&str>) -> Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+fn print_sheet(dir: &Path, paper: Option<sheet::Paper>, out: Option<&Path>) -> Result<ExitCode> {
+    let (path, paper, what) = match sheet::regenerate(dir, paper, out)? {
+        sheet::Regenerated::Written { path, paper } => (path, paper, "wrote"),
+        sheet::Regenerated::Intact { path, paper } => (path, paper, "intact"),
+    };
+    let media = match paper {
+        sheet::Paper::A4 => "A4",
+        sheet::Paper::Letter => "Letter",
+    };
+    println!("sheet:   {} ({what}, {media})", path.display());
+    println!("print:   lp -o media={media} {}", path.display());
+    Ok(ExitCode::SUCCESS)
 }

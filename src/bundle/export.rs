@@ -1,11 +1,13 @@
 //! Writing a bundle: every file created once in an empty folder, fsynced, re-read and
-//! hashed, then `SHA256SUMS` over them. The seal is the SHA-256 of `SHA256SUMS`.
+//! hashed, then `SHA256SUMS` over them. The seal is the SHA-256 of `SHA256SUMS`; the
+//! fingerprint sheet, which prints the seal, is written after it and not listed in it.
 
 use super::manifest::*;
-use super::{BundleError, SUMS};
+use super::{BundleError, SHEET, SUMS};
 use crate::checklist::Loaded;
 use crate::engine::State;
 use crate::fsutil::{self, write_once};
+use crate::sheet::Sheet;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -48,6 +50,13 @@ pub fn export(dir: &Path, input: &ExportInput<'_>) -> Result<Exported, BundleErr
         .collect();
     let seal = write_once(&dir.join(SUMS), sums.as_bytes())?;
     files.insert(SUMS.into(), seal.clone());
+    // Last: the sheet prints the seal, so SHA256SUMS cannot list it.
+    #[cfg(feature = "sheet")]
+    {
+        let sheet = Sheet::from_manifest(&manifest, Some(&seal))?;
+        let pdf = crate::sheet::render_pdf(&sheet, input.checklist.checklist.ceremony.paper)?;
+        files.insert(SHEET.into(), write_once(&dir.join(SHEET), &pdf)?);
+    }
     Ok(Exported { seal, files })
 }
 
@@ -116,10 +125,6 @@ fn build(input: &ExportInput<'_>, transcript: &[u8]) -> Result<(Manifest, Conten
             });
         }
     }
-    contents.push((
-        "FINGERPRINT.txt".into(),
-        fingerprint_text(input, &certificates, &ssh).into_bytes(),
-    ));
     contents.push(("transcript.jsonl".into(), transcript.to_vec()));
 
     let manifest = Manifest {
@@ -184,51 +189,12 @@ fn build(input: &ExportInput<'_>, transcript: &[u8]) -> Result<(Manifest, Conten
             file: "transcript.jsonl".into(),
             head: input.transcript_head.to_string(),
         },
+        paper: Some(c.ceremony.paper),
     };
+    // The seal covers this file, so it cannot carry the seal; the PDF sheet does.
+    let text = Sheet::from_manifest(&manifest, None)?.text();
+    contents.push(("FINGERPRINT.txt".into(), text.into_bytes()));
     Ok((manifest, contents))
-}
-
-/// `FINGERPRINT.txt`: the root fingerprint alone on the first line, exactly as
-/// `step certificate fingerprint` prints it; then labelled facts for people.
-fn fingerprint_text(input: &ExportInput<'_>, certs: &[BundleCert], ssh: &[BundleSsh]) -> String {
-    let root = certs.iter().find(|c| c.issuer.is_none());
-    let mut out = format!("{}\n", root.map(|r| r.sha256.as_str()).unwrap_or(""));
-    if input.drill {
-        out.push_str(
-            "\nDRILL: throwaway tokens; this bundle must never be installed in production.\n",
-        );
-    }
-    out.push('\n');
-    for cert in certs {
-        out.push_str(&format!(
-            "{} certificate: {}\n  SHA-256 {}\n  grouped {}\n  serial  {}\n  valid   {} .. {}\n",
-            cert.name,
-            cert.subject,
-            cert.sha256,
-            crate::preflight::group_hex(&cert.sha256),
-            cert.serial,
-            cert.not_before,
-            cert.not_after
-        ));
-    }
-    for key in ssh {
-        out.push_str(&format!(
-            "SSH {} CA ({}): {}\n",
-            key.role, key.file, key.fingerprint
-        ));
-    }
-    out.push_str(&format!("transcript head: {}\n", input.transcript_head));
-    out.push_str(&format!(
-        "checklist SHA-256: {}\n",
-        input.checklist.sha256_hex
-    ));
-    if let Some(root) = root {
-        out.push_str(&format!(
-            "bootstrap: step ca bootstrap --ca-url {} --fingerprint {}\n",
-            input.checklist.checklist.ceremony.ca_url, root.sha256
-        ));
-    }
-    out
 }
 
 fn first_record_time(transcript: &[u8]) -> String {

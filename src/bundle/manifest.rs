@@ -29,6 +29,10 @@ pub struct Manifest {
     pub crl: Option<BundleCrl>,
     pub ssh: Vec<BundleSsh>,
     pub transcript: TranscriptRef,
+    /// Paper size of `fingerprint-sheet.pdf` (the checklist's `paper`); `verify`
+    /// renders the sheet again on it. Absent in bundles written before the sheet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paper: Option<crate::checklist::Paper>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,8 +2,9 @@
 //!
 //! A folder of public files (certificates, CRL, SSH CA keys, `FINGERPRINT.txt`,
 //! `bundle.json`, the transcript) and `SHA256SUMS` over all of them, written once into an
-//! empty folder. [`verify`] checks a bundle offline; `ceremonyd` uses the same code.
-//! The format is documented in `docs/bundle-format.md`.
+//! empty folder, then `fingerprint-sheet.pdf`, which prints the seal. [`verify`] checks a
+//! bundle offline; `ceremonyd` uses the same code. The format is documented in
+//! `docs/bundle-format.md`.
 
 mod export;
 mod manifest;
@@ -14,10 +15,14 @@ pub use manifest::{
     BundleCert, BundleCrl, BundleKey, BundleSsh, BundleToken, FORMAT_VERSION, Manifest, key_uri,
     token_uri,
 };
-pub use verify::{Verified, verify};
+pub use verify::{Verified, verify, verify_contents};
 
-/// Name of the checksum file; it covers every other file.
+/// Name of the checksum file; it covers every other file but the sheet.
 pub const SUMS: &str = "SHA256SUMS";
+
+/// The PDF fingerprint sheet: it prints the seal, so `SHA256SUMS` cannot cover it;
+/// `verify` checks it by rendering it again.
+pub const SHEET: &str = crate::sheet::SHEET_FILE;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BundleError {
@@ -27,4 +32,6 @@ pub enum BundleError {
     NotEmpty(String),
     #[error("cannot export: {0}")]
     Incomplete(String),
+    #[error(transparent)]
+    Sheet(#[from] crate::sheet::SheetError),
 }

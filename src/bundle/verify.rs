@@ -1,8 +1,9 @@
 //! Offline verification of a bundle: checksums, chain, profiles, CRL, SSH keys,
-//! transcript chain and head, and the root fingerprint. Every problem is reported.
+//! transcript chain and head, the root fingerprint, and the fingerprint sheet (rendered
+//! again and compared byte for byte). Every problem is reported.
 
-use super::SUMS;
 use super::manifest::{FORMAT_VERSION, Manifest};
+use super::{SHEET, SUMS};
 use crate::engine::transcript::verify_chain;
 use crate::fsutil::sha256_hex;
 use crate::pki::{self, Fingerprint};
@@ -11,7 +12,7 @@ use std::path::Path;
 
 /// Files that may sit in a bundle without being listed in `SHA256SUMS`: the sheet prints
 /// the seal, so the seal cannot cover the sheet (it is checked by regeneration).
-const UNSUMMED: &[&str] = &[SUMS, "fingerprint-sheet.pdf"];
+const UNSUMMED: &[&str] = &[SUMS, SHEET];
 
 /// What a successful verification established.
 #[derive(Debug, Clone)]
@@ -20,10 +21,31 @@ pub struct Verified {
     pub root_fingerprint: String,
     /// SHA-256 of `SHA256SUMS`.
     pub seal: String,
+    /// What was not checked, and why (e.g. the sheet in a build without the `sheet`
+    /// feature). Notes are not failures.
+    pub notes: Vec<String>,
 }
 
-/// Checks the bundle in `dir`; with `expected_root`, the root must have that fingerprint.
+/// Checks the bundle in `dir`, its fingerprint sheet included; with `expected_root`, the
+/// root must have that fingerprint.
 pub fn verify(dir: &Path, expected_root: Option<&Fingerprint>) -> Result<Verified, Vec<String>> {
+    let mut verified = verify_contents(dir, expected_root)?;
+    let mut problems = Vec::new();
+    check_sheet(dir, &mut verified, &mut problems);
+    if problems.is_empty() {
+        Ok(verified)
+    } else {
+        Err(problems)
+    }
+}
+
+/// [`verify`] without the fingerprint sheet: everything the sheet is made from. The
+/// sheet is only compared once this passed (a bundle with other problems has no sheet
+/// worth comparing), and `ceremony sheet` needs this to print a missing sheet again.
+pub fn verify_contents(
+    dir: &Path,
+    expected_root: Option<&Fingerprint>,
+) -> Result<Verified, Vec<String>> {
     let mut problems = Vec::new();
     let files = match read_sums(dir, &mut problems) {
         Some(files) => files,
@@ -68,6 +90,7 @@ pub fn verify(dir: &Path, expected_root: Option<&Fingerprint>) -> Result<Verifie
             manifest,
             root_fingerprint,
             seal: sha256_hex(&std::fs::read(dir.join(SUMS)).unwrap_or_default()),
+            notes: Vec::new(),
         }),
         (true, None) => Err(vec!["the bundle has no root certificate".into()]),
         (false, _) => Err(problems),
@@ -300,4 +323,55 @@ fn check_fingerprint_file(root: &Option<String>, get: &Get<'_>, problems: &mut V
     if root.as_deref().is_some_and(|r| r != first) {
         problems.push("FINGERPRINT.txt: first line is not the root fingerprint".into());
     }
+}
+
+/// The sheet must be present and exactly the PDF this build renders from the bundle, on
+/// the paper recorded in `bundle.json` (either size for bundles that record none).
+#[cfg(feature = "sheet")]
+fn check_sheet(dir: &Path, verified: &mut Verified, problems: &mut Vec<String>) {
+    use crate::sheet::{Paper, Sheet, render_pdf};
+    let found = match std::fs::read(dir.join(SHEET)) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            problems.push(format!(
+                "{SHEET}: missing; print it again with `ceremony sheet <bundle>`"
+            ));
+            return;
+        }
+        Err(e) => {
+            problems.push(format!("{SHEET}: {e}"));
+            return;
+        }
+    };
+    let sheet = match Sheet::from_manifest(&verified.manifest, Some(&verified.seal)) {
+        Ok(sheet) => sheet,
+        Err(e) => {
+            problems.push(format!("{SHEET}: {e}"));
+            return;
+        }
+    };
+    let papers = match verified.manifest.paper {
+        Some(paper) => vec![paper],
+        None => vec![Paper::A4, Paper::Letter],
+    };
+    for paper in papers {
+        match render_pdf(&sheet, paper) {
+            Ok(expected) if expected == found => return,
+            Ok(_) => {}
+            Err(e) => {
+                problems.push(format!("{SHEET}: {e}"));
+                return;
+            }
+        }
+    }
+    problems.push(format!(
+        "{SHEET}: differs from the sheet rendered from this bundle; do not sign or trust it"
+    ));
+}
+
+#[cfg(not(feature = "sheet"))]
+fn check_sheet(_dir: &Path, verified: &mut Verified, _problems: &mut Vec<String>) {
+    verified.notes.push(format!(
+        "{SHEET}: not checked (built without sheet support)"
+    ));
 }

@@ -18,5 +18,5 @@ pub use curves::{curve_params_der, unwrap_ec_point};
 pub use error::HsmError;
 pub use init::{TokenInit, init_free_slot, init_token};
 pub use keys::{KeyFacts, TokenKey};
-pub use module::{Module, PinFlags, TokenInfo};
+pub use module::{Module, OPENSC_PATHS, PinFlags, TokenInfo, opensc_module};
 pub use session::UserSession;

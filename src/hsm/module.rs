@@ -174,3 +174,16 @@ fn describe(raw: &RawTokenInfo) -> TokenInfo {
         },
     }
 }
+
+/// Where OpenSC's PKCS#11 module (Nitrokey HSM 2, SmartCard-HSM) is installed.
+pub const OPENSC_PATHS: &[&str] = &[
+    "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so",
+    "/usr/lib/opensc-pkcs11.so",
+    "/usr/lib64/opensc-pkcs11.so",
+    "/usr/lib/x86_64-linux-gnu/pkcs11/opensc-pkcs11.so",
+];
+
+/// The installed OpenSC module, the default for a real ceremony.
+pub fn opensc_module() -> Option<PathBuf> {
+    OPENSC_PATHS.iter().map(PathBuf::from).find(|p| p.exists())
+}

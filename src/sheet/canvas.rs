@@ -101,10 +101,6 @@ impl Canvas {
         }
     }
 
-    pub fn width(&self) -> f32 {
-        self.width
-    }
-
     pub fn height(&self) -> f32 {
         self.height
     }

@@ -8,9 +8,12 @@
 //! rendering it again and comparing bytes.
 //!
 //! Files: `text` (the text rendering); with the feature, `pdf` (document, metadata and
-//! the fixed trailer id), `pages` (what goes where on the two pages), `canvas` (drawing
-//! primitives and font metrics) and `qr` (QR codes as vector paths).
+//! the fixed trailer id), `pages` (pages, page breaks, footers), `blocks` (what each part
+//! of the sheet shows), `canvas` (drawing primitives and font metrics), `qr` (QR codes
+//! as vector paths) and `regen` (printing the sheet of an existing bundle again).
 
+#[cfg(feature = "sheet")]
+mod blocks;
 #[cfg(feature = "sheet")]
 mod canvas;
 #[cfg(feature = "sheet")]
@@ -19,11 +22,15 @@ mod pages;
 mod pdf;
 #[cfg(feature = "sheet")]
 mod qr;
+#[cfg(feature = "sheet")]
+mod regen;
 mod text;
 
 pub use crate::checklist::model::Paper;
 #[cfg(feature = "sheet")]
-pub use pdf::render_pdf;
+pub use pdf::{page_size, render_pdf};
+#[cfg(feature = "sheet")]
+pub use regen::{Regenerated, regenerate};
 
 use crate::bundle::Manifest;
 use crate::pki::{Fingerprint, PkiError};
@@ -43,6 +50,21 @@ pub enum SheetError {
     Qr { what: String, reason: String },
     #[error("writing the PDF: {0}")]
     Pdf(String),
+    #[error(transparent)]
+    Fs(#[from] crate::fsutil::FsError),
+    #[error("{}: the bundle does not verify, so no sheet is printed from it:\n  {}", dir.display(), problems.join("\n  "))]
+    Bundle {
+        dir: std::path::PathBuf,
+        problems: Vec<String>,
+    },
+    #[error(
+        "the bundle's sheet is on {recorded:?} paper (bundle.json); write a {paper:?} copy elsewhere with --out FILE"
+    )]
+    PaperMismatch { recorded: Paper, paper: Paper },
+    #[error(
+        "{}: differs from the sheet this bundle renders to; do not sign it. Write a fresh one with --out FILE", path.display()
+    )]
+    Differs { path: std::path::PathBuf },
 }
 
 /// Everything printed on the sheet, in the order it is printed.
@@ -136,11 +158,9 @@ impl Sheet {
                     serial: c.serial.clone(),
                     not_before: c.not_before.clone(),
                     not_after: c.not_after.clone(),
-                    fingerprint: c.sha256.parse().map_err(|source| {
-                        SheetError::Fingerprint {
-                            certificate: c.name.clone(),
-                            source,
-                        }
+                    fingerprint: c.sha256.parse().map_err(|source| SheetError::Fingerprint {
+                        certificate: c.name.clone(),
+                        source,
                     })?,
                 })
             })
@@ -221,12 +241,16 @@ impl Sheet {
 impl SheetCert {
     /// "Root CA certificate", "Intermediate CA certificate".
     pub fn title(&self) -> String {
-        let mut chars = self.name.chars();
-        let name: String = match chars.next() {
-            Some(first) => first.to_uppercase().chain(chars).collect(),
-            None => String::new(),
-        };
-        format!("{name} CA certificate")
+        format!("{} CA certificate", capitalise(&self.name))
+    }
+}
+
+/// The first letter in upper case.
+fn capitalise(word: &str) -> String {
+    let mut chars = word.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 

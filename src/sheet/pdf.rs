@@ -30,9 +30,11 @@ pub fn render_pdf(sheet: &Sheet, paper: Paper) -> Result<Vec<u8>, SheetError> {
         sheet.ceremony,
         if sheet.drill { " (DRILL)" } else { "" }
     );
-    let exported = OffsetDateTime::parse(&sheet.exported, &Rfc3339)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-        .to_offset(time::UtcOffset::UTC);
+    let seconds = OffsetDateTime::parse(&sheet.exported, &Rfc3339)
+        .map(OffsetDateTime::unix_timestamp)
+        .unwrap_or(0);
+    let exported = printpdf::DateTime::from_unix_timestamp(seconds)
+        .map_err(|e| SheetError::Pdf(format!("export time {}: {e}", sheet.exported)))?;
     let mut doc = PdfDocument::new(&title);
     doc.metadata.info = PdfDocumentInfo {
         creation_date: exported,

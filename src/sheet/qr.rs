@@ -3,7 +3,7 @@
 //! from paper. The caller keeps the four-module quiet zone around it free.
 
 use super::SheetError;
-use qrcode::{Color, EcLevel, QrCode};
+use qrcode::{Color, EcLevel, QrCode, Version};
 
 /// Light modules a scanner needs around a code.
 pub const QUIET_MODULES: f32 = 4.0;
@@ -17,14 +17,15 @@ pub fn cells(
     y: f32,
     size: f32,
 ) -> Result<(Vec<(f32, f32, f32, f32)>, f32), SheetError> {
-    // Level M (15 % of the code may be lost) keeps a 64-digit hash at version 5, 37
-    // modules: about 0.8 mm a module at the sheet's size.
-    let code = QrCode::with_error_correction_level(value.as_bytes(), EcLevel::M).map_err(|e| {
-        SheetError::Qr {
+    // Version 5 at level M (15 % of the code may be lost) holds 84 bytes: every 64-digit
+    // hash gets the same 37-module code, about 0.8 mm a module at the sheet's size.
+    // Anything longer takes the smallest version that holds it.
+    let code = QrCode::with_version(value.as_bytes(), Version::Normal(5), EcLevel::M)
+        .or_else(|_| QrCode::with_error_correction_level(value.as_bytes(), EcLevel::M))
+        .map_err(|e| SheetError::Qr {
             what: what.to_string(),
             reason: e.to_string(),
-        }
-    })?;
+        })?;
     let n = code.width();
     let module = size / n as f32;
     let colors = code.to_colors();

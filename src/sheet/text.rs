@@ -105,7 +105,10 @@ fn certificate(out: &mut String, cert: &SheetCert) {
         ),
     );
     line(out, &format!("  SHA-256: {}", cert.fingerprint.hex()));
-    line(out, &format!("  grouped: {}", grouped(&cert.fingerprint.hex())));
+    line(
+        out,
+        &format!("  grouped: {}", grouped(&cert.fingerprint.hex())),
+    );
     for (i, words) in cert.fingerprint.pgp_words().chunks(8).enumerate() {
         let label = if i == 0 { "  words:  " } else { "         " };
         line(out, &format!("{label} {}", words.join(" ")));

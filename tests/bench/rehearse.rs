@@ -48,10 +48,23 @@ fn main() {
     let bare = median(&bare_totals);
     let binary = median(&binary_totals);
     println!("totals:");
-    println!("  {:>9.2} ms  engine, in-process (module loaded, tokens made)", ms(engine));
-    println!("  {:>9.2} ms  release binary, whole process (`ceremony rehearse`)", ms(binary));
-    println!("  {:>9.2} ms  bare PKCS#11 operations of the same ceremony", ms(bare));
-    println!("ratios: engine / bare = {:.2}, binary / bare = {:.2}", ratio(engine, bare), ratio(binary, bare));
+    println!(
+        "  {:>9.2} ms  engine, in-process (module loaded, tokens made)",
+        ms(engine)
+    );
+    println!(
+        "  {:>9.2} ms  release binary, whole process (`ceremony rehearse`)",
+        ms(binary)
+    );
+    println!(
+        "  {:>9.2} ms  bare PKCS#11 operations of the same ceremony",
+        ms(bare)
+    );
+    println!(
+        "ratios: engine / bare = {:.2}, binary / bare = {:.2}",
+        ratio(engine, bare),
+        ratio(binary, bare)
+    );
 }
 
 /// One drill through the engine; the module load and token making are not timed.
@@ -91,7 +104,13 @@ fn bare_run(module_path: &Path) -> Duration {
     let started = Instant::now();
     for (serial, label) in serials.iter().zip(["root", "intermediate"]) {
         let current = &factory[serials.iter().position(|s| s == serial).unwrap()];
-        let init = TokenInit { serial, label, current_so_pin: current, new_so_pin: &new_so, user_pin: &user };
+        let init = TokenInit {
+            serial,
+            label,
+            current_so_pin: current,
+            new_so_pin: &new_so,
+            user_pin: &user,
+        };
         hsm::init_token(&module, &init).unwrap();
     }
     let root = UserSession::login(&module, &serials[0], &user).unwrap();
@@ -115,7 +134,10 @@ fn bare_run(module_path: &Path) -> Duration {
 fn binary_run() -> Duration {
     let dir = tempfile::tempdir().unwrap();
     let exe = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/ceremony");
-    assert!(exe.exists(), "build it first: cargo build --release --locked");
+    assert!(
+        exe.exists(),
+        "build it first: cargo build --release --locked"
+    );
     let started = Instant::now();
     let status = std::process::Command::new(exe)
         .args(["rehearse", CHECKLIST, "--out"])
