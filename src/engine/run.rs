@@ -309,7 +309,14 @@ impl Engine {
                     .get(token)
                     .map(|t| t.description.clone())
                     .unwrap_or_default(),
-                tokens: self.cfg.module.tokens()?,
+                // A token without a serial (SoftHSM's free slot) cannot be identified.
+                tokens: self
+                    .cfg
+                    .module
+                    .tokens()?
+                    .into_iter()
+                    .filter(|t| !t.serial.is_empty())
+                    .collect(),
                 taken: self
                     .state
                     .tokens

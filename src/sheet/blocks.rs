@@ -6,11 +6,11 @@
 
 use super::canvas::Font;
 use super::pages::{BLACK, COLUMN, DARK, MID, Page, QR_SIZE};
-use super::qr::QUIET_MODULES;
+use super::qr::{MODULES, QUIET_MODULES};
 use super::{SheetCert, SheetError, capitalise, human_time};
 
 /// Room the text beside a QR code may use, in mm.
-const BESIDE_QR: f32 = COLUMN - QR_SIZE - 2.0 * QUIET_MODULES * (QR_SIZE / 37.0) - 2.0;
+const BESIDE_QR: f32 = COLUMN - QR_SIZE - 2.0 * QUIET_MODULES * (QR_SIZE / MODULES as f32) - 2.0;
 
 impl Page<'_> {
     /// The first page's title and the ceremony's facts.

@@ -28,7 +28,7 @@ mod text;
 
 pub use crate::checklist::model::Paper;
 #[cfg(feature = "sheet")]
-pub use pdf::{page_size, render_pdf};
+pub use pdf::{is_rendering, page_size, render_pdf};
 #[cfg(feature = "sheet")]
 pub use regen::{Regenerated, regenerate};
 

@@ -82,11 +82,13 @@ impl<'a> Flow<'a> {
     /// Draws `block` on this page if it fits above the footer, else on a new page.
     fn block(&mut self, block: &Block<'_, 'a>) -> Result<(), SheetError> {
         let mut scratch = Page::new(self.sheet, self.width, self.height);
+        scratch.measuring = true;
         scratch.y = self.page.y;
         block(&mut scratch)?;
         if scratch.y > self.page.limit() {
             self.new_page();
             let mut again = Page::new(self.sheet, self.width, self.height);
+            again.measuring = true;
             again.y = self.page.y;
             block(&mut again)?;
             if again.y > self.page.limit() {
@@ -123,6 +125,9 @@ pub struct Page<'a> {
     pub right: f32,
     /// The next baseline, in mm from the top of the page.
     pub y: f32,
+    /// A scratch page that only finds out how far a block reaches: QR codes are laid
+    /// out but not computed.
+    measuring: bool,
 }
 
 impl<'a> Page<'a> {
@@ -139,6 +144,7 @@ impl<'a> Page<'a> {
             left,
             right: left + COLUMN,
             y: TOP,
+            measuring: false,
         }
     }
 
@@ -244,8 +250,14 @@ impl<'a> Page<'a> {
     /// caption under its quiet zone; returns the caption's baseline.
     pub fn qr(&mut self, what: &str, value: &str, top: f32) -> Result<f32, SheetError> {
         let x = self.right - QR_SIZE;
-        let (cells, module) = qr::cells(what, value, x, top, QR_SIZE)?;
-        self.c.fill_cells(&cells);
+        let module = if self.measuring {
+            // The largest module any code on the sheet has (version 5).
+            QR_SIZE / qr::MODULES as f32
+        } else {
+            let (cells, module) = qr::cells(what, value, x, top, QR_SIZE)?;
+            self.c.fill_cells(&cells);
+            module
+        };
         let caption = format!("QR: {what}");
         let cx = COLUMN - QR_SIZE / 2.0 - Font::Sans.width(7.0, &caption) / 2.0;
         let baseline = top + QR_SIZE + QUIET_MODULES * module + 1.5;

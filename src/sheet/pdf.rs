@@ -10,6 +10,7 @@
 use super::{Paper, Sheet, SheetError, pages};
 use printpdf::{PdfDocument, PdfDocumentInfo, PdfParseErrorSeverity, PdfSaveOptions};
 use sha2::{Digest, Sha256};
+use std::sync::{Mutex, PoisonError};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -65,6 +66,25 @@ pub fn render_pdf(sheet: &Sheet, paper: Paper) -> Result<Vec<u8>, SheetError> {
     }
     let id = document_id(sheet, paper);
     fix_trailer_id(bytes, &id)
+}
+
+/// Whether `found` is exactly the PDF of `sheet` on `paper`.
+///
+/// Remembers the last rendering in this process, keyed by the whole sheet: verifying the
+/// same bundle again and again (as the tamper tests do, a byte at a time) renders it once.
+pub fn is_rendering(sheet: &Sheet, paper: Paper, found: &[u8]) -> Result<bool, SheetError> {
+    static LAST: Mutex<Option<(Vec<u8>, Vec<u8>)>> = Mutex::new(None);
+    let key = Sha256::digest(format!("{paper:?}\n{sheet:?}").as_bytes()).to_vec();
+    let mut last = LAST.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((k, bytes)) = last.as_ref()
+        && *k == key
+    {
+        return Ok(bytes == found);
+    }
+    let bytes = render_pdf(sheet, paper)?;
+    let same = bytes == found;
+    *last = Some((key, bytes));
+    Ok(same)
 }
 
 /// 32 hex digits naming this sheet on this paper.

@@ -7,6 +7,9 @@ use qrcode::{Color, EcLevel, QrCode, Version};
 
 /// Light modules a scanner needs around a code.
 pub const QUIET_MODULES: f32 = 4.0;
+/// Modules across a version 5 code, which every 64-digit hash gets.
+pub const MODULES: usize = 37;
+const VERSION: i16 = 5;
 
 /// A QR code of `value` laid out in a square of `size` mm at (`x`, `y`) (top-left):
 /// the dark cells as `(x, y, w, h)` rectangles, and the module size in mm.
@@ -20,7 +23,7 @@ pub fn cells(
     // Version 5 at level M (15 % of the code may be lost) holds 84 bytes: every 64-digit
     // hash gets the same 37-module code, about 0.8 mm a module at the sheet's size.
     // Anything longer takes the smallest version that holds it.
-    let code = QrCode::with_version(value.as_bytes(), Version::Normal(5), EcLevel::M)
+    let code = QrCode::with_version(value.as_bytes(), Version::Normal(VERSION), EcLevel::M)
         .or_else(|_| QrCode::with_error_correction_level(value.as_bytes(), EcLevel::M))
         .map_err(|e| SheetError::Qr {
             what: what.to_string(),

@@ -108,11 +108,8 @@ impl App {
         match key.code {
             KeyCode::Char('q') | KeyCode::Char('c') if ctrl => self.quitting = true,
             KeyCode::F(1) => self.help = true,
-            _ if self.resume_pending => {
-                if key.code == KeyCode::Enter {
-                    self.resume_pending = false;
-                }
-            }
+            KeyCode::Enter if self.resume_pending => self.resume_pending = false,
+            _ if self.resume_pending => {}
             KeyCode::Char('p') | KeyCode::Char('P') if self.finished() => self.print_sheet(),
             KeyCode::Enter => self.submit(),
             KeyCode::Tab if !self.fields.is_empty() => {

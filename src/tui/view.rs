@@ -176,20 +176,21 @@ fn draw_step(frame: &mut Frame, area: Rect, step: &StepView, need: &Need, input:
         ]));
     }
     // The question and its input fields always stay on screen; the instruction text
-    // gets what is left.
+    // gets what is left, and a panel taller than the screen loses its top lines first.
     let head_h = wrapped_height(&header, area.width);
-    let panel_h = wrapped_height(&panel, area.width).min(area.height.saturating_sub(head_h + 2));
-    let [head, body, _, bottom] = Layout::vertical([
+    let panel_total = wrapped_height(&panel, area.width);
+    let panel_h = panel_total.min(area.height.saturating_sub(head_h));
+    let [head, body, bottom] = Layout::vertical([
         Constraint::Length(head_h),
-        Constraint::Min(1),
-        Constraint::Length(1),
+        Constraint::Min(0),
         Constraint::Length(panel_h),
     ])
     .areas(area);
     let wrap = Wrap { trim: false };
     frame.render_widget(Paragraph::new(header).wrap(wrap), head);
     frame.render_widget(Paragraph::new(text).wrap(wrap), body);
-    frame.render_widget(Paragraph::new(panel).wrap(wrap), bottom);
+    let hidden = panel_total - panel_h;
+    frame.render_widget(Paragraph::new(panel).wrap(wrap).scroll((hidden, 0)), bottom);
 }
 
 /// Rows `lines` take when wrapped at `width` columns.
@@ -283,7 +284,7 @@ fn token_lines(
             "empty"
         };
         out.push(Line::from(format!(
-            "{marker} {} {:<16} {:<16} ({state})",
+            "{marker} {} {:<16} {:<13} ({state})",
             if i == selected { "[*]" } else { "[ ]" },
             t.serial,
             t.label,
