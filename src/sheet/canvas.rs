@@ -6,7 +6,7 @@
 //! coordinate is rounded to 1/100 pt so that the same input gives the same bytes.
 
 use printpdf::{
-    BuiltinFont, Color, Greyscale, Line, LinePoint, Op, PaintMode, PdfFontHandle, PdfPage, Point,
+    BuiltinFont, Color, CurTransMat, Greyscale, Line, LinePoint, Op, PaintMode, PdfFontHandle, PdfPage, Point,
     Polygon, PolygonRing, Pt, Rect, TextItem, TextMatrix, WindingOrder,
 };
 
@@ -228,22 +228,36 @@ impl Canvas {
         self.ops.push(Op::RestoreGraphicsState);
     }
 
-    /// One filled black path made of axis-aligned rectangles `(x, y, w, h)` (top-left
-    /// corners, mm): a ring each, painted together so that touching cells leave no seam.
-    pub fn fill_cells(&mut self, cells: &[(f32, f32, f32, f32)]) {
-        let rings = cells
+    /// One filled black path on a grid of `module` mm squares whose top-left corner is
+    /// at (`x`, `y`): a rectangle ring per run of dark modules `(row, column, length)`,
+    /// painted together so that touching runs leave no seam. The grid is set up with
+    /// one transformation, so the path itself is small whole numbers.
+    pub fn fill_grid(&mut self, x: f32, y: f32, module: f32, runs: &[(u16, u16, u16)]) {
+        let corner = self.point(x, y);
+        let unit = pt(module).0;
+        let at = |col: u16, row: u16| LinePoint {
+            p: Point {
+                x: Pt(f32::from(col)),
+                y: Pt(f32::from(row)),
+            },
+            bezier: false,
+        };
+        let rings = runs
             .iter()
-            .map(|&(x, y, w, h)| PolygonRing {
-                points: [(x, y), (x + w, y), (x + w, y + h), (x, y + h)]
-                    .iter()
-                    .map(|&(px, py)| LinePoint {
-                        p: self.point(px, py),
-                        bezier: false,
-                    })
-                    .collect(),
+            .map(|&(row, col, len)| PolygonRing {
+                points: vec![
+                    at(col, row),
+                    at(col + len, row),
+                    at(col + len, row + 1),
+                    at(col, row + 1),
+                ],
             })
             .collect();
         self.ops.push(Op::SaveGraphicsState);
+        // Rows count downwards from the corner: y is scaled by -unit.
+        self.ops.push(Op::SetTransformationMatrix {
+            matrix: CurTransMat::Raw([unit, 0.0, 0.0, -unit, corner.x.0, corner.y.0]),
+        });
         self.ops.push(Op::SetFillColor { col: grey(0.0) });
         self.ops.push(Op::DrawPolygon {
             polygon: Polygon {

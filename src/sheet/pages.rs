@@ -254,8 +254,9 @@ impl<'a> Page<'a> {
             // The largest module any code on the sheet has (version 5).
             QR_SIZE / qr::MODULES as f32
         } else {
-            let (cells, module) = qr::cells(what, value, x, top, QR_SIZE)?;
-            self.c.fill_cells(&cells);
+            let (runs, n) = qr::runs(what, value)?;
+            let module = QR_SIZE / n as f32;
+            self.c.fill_grid(x, top, module, &runs);
             module
         };
         let caption = format!("QR: {what}");
