@@ -106,7 +106,14 @@ pub struct Player {
     factory_so: BTreeMap<String, Pin>,
     chosen: BTreeMap<(String, &'static str), Pin>,
     assigned: BTreeMap<String, String>,
+    /// Chained drills use the published SmartCard-HSM factory PINs on every token, so
+    /// that the next drill on the kept tokens can log in without any PIN being stored.
+    published: bool,
 }
+
+/// The factory user PIN of a new SmartCard-HSM, a published default; the user PIN of
+/// every token in a chained drill (`--keep-tokens`, `--tokens`).
+pub const SMARTCARD_HSM_FACTORY_USER_PIN: &str = "648219";
 
 /// Length of the made-up factory SO PIN (SmartCard-HSM form: 16 hex digits).
 const FACTORY_SO_LEN: usize = 16;
@@ -128,6 +135,20 @@ impl Player {
             factory_so,
             chosen: BTreeMap::new(),
             assigned: BTreeMap::new(),
+            published: false,
+        })
+    }
+
+    /// For chained drills on kept tokens: makes `new_tokens` factory-fresh tokens with
+    /// the published SO PIN, and uses the published PINs everywhere.
+    pub fn with_published_pins(module: &Module, new_tokens: usize) -> Result<Player, DrillError> {
+        let factory = || Pin::new(SMARTCARD_HSM_FACTORY_SO_PIN.into());
+        let factory_so = make_factory_tokens(module, new_tokens, &factory)?;
+        Ok(Player {
+            factory_so,
+            chosen: BTreeMap::new(),
+            assigned: BTreeMap::new(),
+            published: true,
         })
     }
 
@@ -146,15 +167,24 @@ impl Player {
             },
             Need::ChooseToken {
                 token_role,
+                expected_serial,
                 tokens,
                 taken,
                 ..
             } => {
-                let serial = tokens
-                    .iter()
-                    .find(|t| self.factory_so.contains_key(&t.serial) && !taken.contains(&t.serial))
-                    .map(|t| t.serial.clone())
-                    .unwrap_or_default();
+                // A carried-over token is the one the previous ceremony names; a new role
+                // gets a factory-fresh token this player made.
+                let serial = expected_serial.clone().unwrap_or_else(|| {
+                    tokens
+                        .iter()
+                        .find(|t| {
+                            self.factory_so.contains_key(&t.serial)
+                                && !t.user_pin_initialized
+                                && !taken.contains(&t.serial)
+                        })
+                        .map(|t| t.serial.clone())
+                        .unwrap_or_default()
+                });
                 self.assigned.insert(token_role.clone(), serial.clone());
                 Answer::Token { serial }
             }
@@ -178,6 +208,17 @@ impl Player {
 
     fn pin(&mut self, token: &str, serial: &str, kind: PinKind, rule: Option<&PinRule>) -> Pin {
         let copy = |p: &Pin| Pin::new(p.expose().to_string());
+        if self.published {
+            let pin = match kind {
+                PinKind::CurrentSo | PinKind::NewSo => SMARTCARD_HSM_FACTORY_SO_PIN,
+                PinKind::User | PinKind::NewUser => SMARTCARD_HSM_FACTORY_USER_PIN,
+            };
+            if kind == PinKind::NewUser {
+                self.chosen
+                    .insert((token.to_string(), "user"), Pin::new(pin.into()));
+            }
+            return Pin::new(pin.into());
+        }
         match kind {
             PinKind::CurrentSo => self
                 .chosen

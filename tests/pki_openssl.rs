@@ -50,6 +50,7 @@ fn root_spec() -> CertificateSpec {
         path_length: 1,
         crl_distribution_point: None,
         name_constraints: None,
+        existing: None,
     }
 }
 
@@ -69,6 +70,7 @@ fn intermediate_spec() -> CertificateSpec {
             permitted_dns: vec!["example.org".into()],
             excluded_dns: vec!["private.example.org".into()],
         }),
+        existing: None,
     }
 }
 
@@ -98,6 +100,7 @@ fn write_chain(root_curve: Curve, int_curve: Curve) -> Written {
         issuer: "root".into(),
         validity_days: 365,
         number: 1,
+        revoke: Vec::new(),
     };
     let crl = pki::sign_crl(&crl_spec, &root.der, &root_key, T0 + Duration::days(1), &[]).unwrap();
     let revoked = [Revoked {
@@ -107,6 +110,7 @@ fn write_chain(root_curve: Curve, int_curve: Curve) -> Written {
     }];
     let crl_spec2 = CrlSpec {
         number: 2,
+        revoke: Vec::new(),
         ..crl_spec
     };
     let crl2 = pki::sign_crl(

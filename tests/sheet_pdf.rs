@@ -250,8 +250,11 @@ fn the_same_bundle_gives_the_same_bytes() {
     assert!(stdout(&out).contains("intact"), "{}", all_output(&out));
 }
 
-/// Words as pdftotext -bbox places them: (page, x0, y0, x1, y1, text), in points.
-fn words(pdf: &Path) -> (Vec<(usize, [f64; 4], String)>, (f64, f64)) {
+/// A word as pdftotext -bbox places it: page number, [x0, y0, x1, y1] in points, text.
+type Word = (usize, [f64; 4], String);
+
+/// Every word of a PDF, and the page size in points.
+fn words(pdf: &Path) -> (Vec<Word>, (f64, f64)) {
     let html = tool(Command::new("pdftotext").arg("-bbox").arg(pdf).arg("-"));
     let attr = |line: &str, name: &str| -> f64 {
         let start = line.find(&format!("{name}=\"")).unwrap() + name.len() + 2;

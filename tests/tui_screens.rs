@@ -193,6 +193,7 @@ fn token_choice_lists_serials_and_marks_tokens_in_use_in_words() {
         ),
         need: Need::ChooseToken {
             token_role: "root".into(),
+            expected_serial: None,
             description: "HSM #1, goes into the safe".into(),
             tokens: vec![
                 token("DENK0104512", "SmartCard-HSM", false),

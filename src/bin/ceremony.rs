@@ -25,6 +25,17 @@ struct Cli {
     checklists: PathBuf,
 }
 
+/// Rotations continue from an earlier ceremony's bundle.
+#[derive(clap::Args)]
+struct Continue {
+    /// The bundle of the ceremony this one continues (rotations); it is verified first.
+    #[arg(long, value_name = "BUNDLE")]
+    previous: Option<PathBuf>,
+    /// The previous root's fingerprint, from its paper sheet; the previous bundle must have it.
+    #[arg(long, value_name = "HEX", requires = "previous")]
+    previous_root: Option<String>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Check checklist files and print every problem with its field path.
@@ -52,6 +63,16 @@ enum Command {
         /// SoftHSM2 module (default: the installed one).
         #[arg(long)]
         module: Option<PathBuf>,
+        #[command(flatten)]
+        continues: Continue,
+        /// Make the drill tokens in DIR and keep them, so that a later drill (a rotation)
+        /// continues on them. Kept tokens use the published SmartCard-HSM factory PINs.
+        #[arg(long, value_name = "DIR", conflicts_with = "tokens")]
+        keep_tokens: Option<PathBuf>,
+        /// Continue on the drill tokens an earlier drill kept in DIR (new roles get new
+        /// tokens there too).
+        #[arg(long, value_name = "DIR")]
+        tokens: Option<PathBuf>,
     },
     /// Run the real ceremony in the terminal, on the HSMs of a PKCS#11 module.
     ///
@@ -69,6 +90,8 @@ enum Command {
         /// Folder for the bundle, e.g. on the export stick; must be empty or absent.
         #[arg(long, default_value = "ceremony-bundle")]
         out: PathBuf,
+        #[command(flatten)]
+        continues: Continue,
     },
     /// Practise a ceremony in the terminal on throwaway SoftHSM2 tokens.
     ///
@@ -84,6 +107,12 @@ enum Command {
         /// Folder for the bundle; must be empty or absent.
         #[arg(long, default_value = "drill-bundle")]
         out: PathBuf,
+        #[command(flatten)]
+        continues: Continue,
+        /// Drill on the tokens an earlier drill kept in DIR (see rehearse --keep-tokens)
+        /// instead of WORK/drill-tokens.
+        #[arg(long, value_name = "DIR")]
+        tokens: Option<PathBuf>,
     },
     /// Verify a bundle offline: checksums, chain, profiles, CRL, SSH keys, transcript.
     ///
@@ -139,25 +168,53 @@ fn main() -> ExitCode {
             module,
             work,
             out,
-        } => interactive(
-            &checklist,
-            engine::Mode::Ceremony,
-            module.as_deref(),
-            &work,
-            &out,
-        ),
+            continues,
+        } => {
+            let place = Place {
+                work: &work,
+                out: &out,
+                tokens: module.as_deref(),
+            };
+            interactive(&checklist, engine::Mode::Ceremony, &place, &continues)
+        }
         Command::Drill {
             checklist,
             work,
             out,
-        } => interactive(&checklist, engine::Mode::Drill, None, &work, &out),
+            continues,
+            tokens,
+        } => {
+            let place = Place {
+                work: &work,
+                out: &out,
+                tokens: tokens.as_deref(),
+            };
+            interactive(&checklist, engine::Mode::Drill, &place, &continues)
+        }
         Command::Lint { files } => lint(&files),
         Command::Rehearse {
             checklist,
             out,
             work,
             module,
-        } => rehearse(&checklist, &out, work.as_deref(), module.as_deref()),
+            continues,
+            keep_tokens,
+            tokens,
+        } => {
+            let kept = match (keep_tokens, tokens) {
+                (Some(dir), _) => Some(KeptTokens::Make(dir)),
+                (None, Some(dir)) => Some(KeptTokens::Use(dir)),
+                (None, None) => None,
+            };
+            rehearse(
+                &checklist,
+                &out,
+                work.as_deref(),
+                module.as_deref(),
+                &continues,
+                kept,
+            )
+        }
         Command::Verify {
             bundle,
             root_fingerprint,
@@ -189,22 +246,70 @@ fn choose_and_run(dir: &Path) -> Result<ExitCode> {
         engine::Mode::Drill => ("drill-work", "drill-bundle"),
         engine::Mode::Ceremony => ("ceremony-work", "ceremony-bundle"),
     };
-    interactive(&checklist, mode, None, Path::new(work), Path::new(out))
+    let place = Place {
+        work: Path::new(work),
+        out: Path::new(out),
+        tokens: None,
+    };
+    interactive(
+        &checklist,
+        mode,
+        &place,
+        &Continue {
+            previous: None,
+            previous_root: None,
+        },
+    )
+}
+
+/// Where a ceremony keeps its transcript and bundle, and its tokens: for `run` the
+/// PKCS#11 module, for `drill` an optional folder of kept drill tokens.
+struct Place<'a> {
+    work: &'a Path,
+    out: &'a Path,
+    tokens: Option<&'a Path>,
+}
+
+/// The verified previous bundle, when the ceremony continues one.
+fn load_previous(c: &Continue) -> Result<Option<engine::Previous>> {
+    let Some(dir) = &c.previous else {
+        return Ok(None);
+    };
+    let expected = c
+        .previous_root
+        .as_deref()
+        .map(str::parse::<pki::Fingerprint>)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--previous-root: {e}"))?;
+    Ok(Some(engine::Previous::load(dir, expected.as_ref())?))
 }
 
 /// The TUI on a real module or on drill tokens kept in WORK/drill-tokens.
 fn interactive(
     checklist_path: &Path,
     mode: engine::Mode,
-    module: Option<&Path>,
-    work: &Path,
-    out: &Path,
+    place: &Place<'_>,
+    continues: &Continue,
 ) -> Result<ExitCode> {
+    let (work, out) = (place.work, place.out);
     let loaded = checklist::load(checklist_path)?;
+    let previous = load_previous(continues)?;
     let module = match mode {
-        engine::Mode::Drill => open_drill_tokens(work, loaded.checklist.tokens.len())?,
+        engine::Mode::Drill => {
+            let new_roles = loaded
+                .checklist
+                .tokens
+                .values()
+                .filter(|t| t.existing.is_none())
+                .count();
+            let dir = place
+                .tokens
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| work.join("drill-tokens"));
+            open_drill_tokens(&dir, work, new_roles)?
+        }
         engine::Mode::Ceremony => {
-            let path = match module {
+            let path = match place.tokens {
                 Some(p) => p.to_path_buf(),
                 None => hsm::opensc_module()
                     .context("OpenSC's PKCS#11 module is not installed; name one with --module")?,
@@ -219,6 +324,7 @@ fn interactive(
         out_dir: out.to_path_buf(),
         mode,
         binary_sha256: preflight::binary_sha256().context("hashing /proc/self/exe")?,
+        previous,
     };
     let engine = engine::Engine::open(cfg)?;
     let (engine, finished) = ceremony::tui::run(engine, work.display().to_string())?;
@@ -235,12 +341,11 @@ fn interactive(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Loads SoftHSM2 with the drill's own token folder, making factory-fresh tokens the
-/// first time (later runs resume with the same tokens).
-fn open_drill_tokens(work: &Path, count: usize) -> Result<hsm::Module> {
-    let dir = work.join("drill-tokens");
-    let fresh = !dir.exists();
-    let conf = drill::write_softhsm_config(&dir)?;
+/// Loads SoftHSM2 with the drill token folder `dir`, making `count` factory-fresh
+/// tokens when this ceremony starts (not when it resumes from WORK's transcript).
+fn open_drill_tokens(dir: &Path, work: &Path, count: usize) -> Result<hsm::Module> {
+    let fresh = !work.join("transcript.jsonl").exists();
+    let conf = drill::write_softhsm_config(dir)?;
     // SAFETY: still single-threaded here; SoftHSM reads this when the module loads.
     unsafe { std::env::set_var("SOFTHSM2_CONF", &conf) };
     let module = hsm::Module::load(&drill::softhsm_module()?)?;
@@ -291,11 +396,21 @@ fn lint(files: &[PathBuf]) -> Result<ExitCode> {
     })
 }
 
+/// Drill tokens that outlive one rehearsal.
+enum KeptTokens {
+    /// Make them in this (new or empty) folder.
+    Make(PathBuf),
+    /// Continue on the ones an earlier drill kept here.
+    Use(PathBuf),
+}
+
 fn rehearse(
     checklist_path: &Path,
     out: &Path,
     work: Option<&Path>,
     module: Option<&Path>,
+    continues: &Continue,
+    kept: Option<KeptTokens>,
 ) -> Result<ExitCode> {
     let loaded = checklist::load(checklist_path)?;
     if out.exists() && std::fs::read_dir(out)?.next().is_some() {
@@ -304,10 +419,32 @@ fn rehearse(
             out.display()
         );
     }
-    let tokens_dir = tempfile::Builder::new()
+    let previous = load_previous(continues)?;
+    let tokens_tmp = tempfile::Builder::new()
         .prefix("ceremony-drill-tokens.")
         .tempdir()?;
-    let conf = drill::write_softhsm_config(tokens_dir.path())?;
+    let tokens_dir = match &kept {
+        None => tokens_tmp.path().to_path_buf(),
+        Some(KeptTokens::Make(dir)) => {
+            if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
+                bail!(
+                    "--keep-tokens {}: not empty; kept tokens are made in a new folder",
+                    dir.display()
+                );
+            }
+            dir.clone()
+        }
+        Some(KeptTokens::Use(dir)) => {
+            if !dir.join("softhsm2.conf").exists() {
+                bail!(
+                    "--tokens {}: no drill tokens there (make them with --keep-tokens)",
+                    dir.display()
+                );
+            }
+            dir.clone()
+        }
+    };
+    let conf = drill::write_softhsm_config(&tokens_dir)?;
     // SAFETY: still single-threaded here; SoftHSM reads this when the module loads.
     unsafe { std::env::set_var("SOFTHSM2_CONF", &conf) };
     let module_path = match module {
@@ -315,7 +452,16 @@ fn rehearse(
         None => drill::softhsm_module()?,
     };
     let module = hsm::Module::load(&module_path)?;
-    let mut player = drill::Player::with_new_tokens(&module, loaded.checklist.tokens.len())?;
+    let new_roles = loaded
+        .checklist
+        .tokens
+        .values()
+        .filter(|t| t.existing.is_none())
+        .count();
+    let mut player = match kept {
+        None => drill::Player::with_new_tokens(&module, new_roles)?,
+        Some(_) => drill::Player::with_published_pins(&module, new_roles)?,
+    };
     let work_tmp = tempfile::Builder::new()
         .prefix("ceremony-drill-work.")
         .tempdir()?;
@@ -329,6 +475,7 @@ fn rehearse(
         out_dir: out.to_path_buf(),
         mode: engine::Mode::Drill,
         binary_sha256: preflight::binary_sha256().context("hashing /proc/self/exe")?,
+        previous,
     };
     let started = Instant::now();
     let mut engine = engine::Engine::open(cfg)?;

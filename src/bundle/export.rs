@@ -3,7 +3,7 @@
 //! fingerprint sheet, which prints the seal, is written after it and not listed in it.
 
 use super::manifest::*;
-use super::{BundleError, SHEET, SUMS};
+use super::{BundleError, SUMS};
 use crate::checklist::Loaded;
 use crate::engine::State;
 use crate::fsutil::{self, write_once};
@@ -23,7 +23,7 @@ pub struct ExportInput<'a> {
 pub struct Exported {
     /// SHA-256 of `SHA256SUMS`.
     pub seal: String,
-    /// File name -> SHA-256, `SHA256SUMS` included.
+    /// File name -> SHA-256 of every file written, `SHA256SUMS` and the sheet included.
     pub files: BTreeMap<String, String>,
 }
 
@@ -55,7 +55,8 @@ pub fn export(dir: &Path, input: &ExportInput<'_>) -> Result<Exported, BundleErr
     {
         let sheet = Sheet::from_manifest(&manifest, Some(&seal))?;
         let pdf = crate::sheet::render_pdf(&sheet, input.checklist.checklist.ceremony.paper)?;
-        files.insert(SHEET.into(), write_once(&dir.join(SHEET), &pdf)?);
+        let name = super::SHEET;
+        files.insert(name.into(), write_once(&dir.join(name), &pdf)?);
     }
     Ok(Exported { seal, files })
 }

@@ -25,11 +25,21 @@ impl Checklist {
 
     /// The name of the self-signed certificate (the one without an issuer). After
     /// validation there is exactly one.
+    /// The root this ceremony's clients trust: the self-signed certificate it makes, or
+    /// the carried-over one when it makes none (an intermediate rotation).
     pub fn root_certificate_name(&self) -> Option<&str> {
-        self.certificates
-            .iter()
-            .find(|(_, c)| c.issuer.is_none())
+        let roots = || self.certificates.iter().filter(|(_, c)| c.issuer.is_none());
+        roots()
+            .find(|(_, c)| c.existing.is_none())
+            .or_else(|| roots().next())
             .map(|(n, _)| n.as_str())
+    }
+
+    /// Whether any token, key or certificate continues from a previous ceremony.
+    pub fn continues_previous(&self) -> bool {
+        self.tokens.values().any(|t| t.existing.is_some())
+            || self.keys.iter().any(|k| k.existing.is_some())
+            || self.certificates.values().any(|c| c.existing.is_some())
     }
 
     /// The keys that live on a token, in file order.

@@ -94,6 +94,11 @@ pub struct TokenSpec {
     pub description: String,
     pub so_pin: PinRule,
     pub user_pin: PinRule,
+    /// The role of this token in the previous ceremony's bundle, when the ceremony
+    /// continues with it (`--previous`). Such a token is identified by that serial and
+    /// logged into, never initialised.
+    #[serde(default)]
+    pub existing: Option<String>,
 }
 
 /// The rule a PIN must follow. SmartCard-HSM SO PINs are exactly 16 hex digits.
@@ -127,6 +132,10 @@ pub struct KeySpec {
     /// CKA_LABEL; at most 32 bytes.
     pub label: String,
     pub curve: Curve,
+    /// The name of this key in the previous ceremony's bundle, when it was generated
+    /// then; its public key comes from that bundle and is checked against the token.
+    #[serde(default)]
+    pub existing: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Hash)]
@@ -166,6 +175,10 @@ pub struct CertificateSpec {
     pub crl_distribution_point: Option<String>,
     #[serde(default)]
     pub name_constraints: Option<NameConstraintsSpec>,
+    /// The name of this certificate in the previous ceremony's bundle, when it is carried
+    /// over rather than signed (the unchanged root of an intermediate rotation).
+    #[serde(default)]
+    pub existing: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -195,6 +208,28 @@ pub struct CrlSpec {
     pub issuer: String,
     pub validity_days: u32,
     pub number: u64,
+    /// Certificates of the previous ceremony's bundle that this CRL revokes.
+    #[serde(default)]
+    pub revoke: Vec<RevokeSpec>,
+}
+
+/// A certificate of the previous bundle to revoke, and why.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeSpec {
+    /// Its name in the previous bundle (e.g. `intermediate`).
+    pub certificate: String,
+    pub reason: RevokeReason,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum RevokeReason {
+    Unspecified,
+    KeyCompromise,
+    CaCompromise,
+    Superseded,
+    CessationOfOperation,
 }
 
 /// Which keys are the SSH user and host CAs.

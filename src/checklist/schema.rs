@@ -96,6 +96,7 @@ const TOKEN: &[Field] = &[
     req("description", Ty::Str),
     req("so_pin", Ty::Table(PIN)),
     req("user_pin", Ty::Table(PIN)),
+    opt("existing", Ty::Str),
 ];
 const PIN: &[Field] = &[
     req("min_length", UNSIGNED),
@@ -108,6 +109,7 @@ const KEY: &[Field] = &[
     req("id", Ty::Str),
     req("label", Ty::Str),
     req("curve", Ty::Choice("curve", CURVES)),
+    opt("existing", Ty::Str),
 ];
 const CERTIFICATE: &[Field] = &[
     req("key", Ty::Str),
@@ -117,6 +119,7 @@ const CERTIFICATE: &[Field] = &[
     req("path_length", U8),
     opt("crl_distribution_point", Ty::Str),
     opt("name_constraints", Ty::Table(NAME_CONSTRAINTS)),
+    opt("existing", Ty::Str),
 ];
 const SUBJECT: &[Field] = &[
     req("common_name", Ty::Str),
@@ -131,6 +134,18 @@ const CRL: &[Field] = &[
     req("issuer", Ty::Str),
     req("validity_days", U32),
     req("number", UNSIGNED),
+    opt("revoke", Ty::List(REVOKE)),
+];
+const REVOKE: &[Field] = &[
+    req("certificate", Ty::Str),
+    req("reason", Ty::Choice("revocation reason", REVOKE_REASONS)),
+];
+pub(super) const REVOKE_REASONS: &[&str] = &[
+    "unspecified",
+    "key-compromise",
+    "ca-compromise",
+    "superseded",
+    "cessation-of-operation",
 ];
 const SSH: &[Field] = &[req("user_ca_key", Ty::Str), req("host_ca_key", Ty::Str)];
 const STEP: &[Field] = &[

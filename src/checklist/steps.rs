@@ -159,9 +159,30 @@ fn record<'a>(
             let what = ("token", "identified");
             once(&mut seen.identified, token, i, at("token"), what, out);
         }
+        StepAction::InitToken { token } if c.tokens[token].existing.is_some() => {
+            let message = format!(
+                "token {token} continues from the previous ceremony (existing) and is never initialised"
+            );
+            out.push(Problem::new(at("token"), message));
+        }
         StepAction::InitToken { token } => {
             let what = ("token", "initialised");
             once(&mut seen.initialised, token, i, at("token"), what, out);
+        }
+        StepAction::GenerateKey { key } if c.key(key).is_some_and(|k| k.existing.is_some()) => {
+            let message = format!(
+                "key {key} comes from the previous ceremony (existing); it is not generated again"
+            );
+            out.push(Problem::new(at("key"), message));
+        }
+        StepAction::SelfSign { certificate } | StepAction::SignCertificate { certificate }
+            if c.certificate(certificate)
+                .is_some_and(|s| s.existing.is_some()) =>
+        {
+            let message = format!(
+                "certificate {certificate} comes from the previous ceremony (existing); it is not signed again"
+            );
+            out.push(Problem::new(at("certificate"), message));
         }
         StepAction::GenerateKey { key } => {
             once(
@@ -336,7 +357,16 @@ fn completeness(c: &Checklist, seen: &Seen, out: &mut Vec<Problem>) {
         if !seen.identified.contains_key(name.as_str()) {
             out.push(Problem::new(path.clone(), "no identify-token step"));
         }
-        if c.ceremony.kind == CeremonyKind::Root && !seen.initialised.contains_key(name.as_str()) {
+        let existing = c.tokens[name].existing.is_some();
+        if c.ceremony.kind == CeremonyKind::Root && existing {
+            let message =
+                "a root ceremony starts from nothing; existing tokens belong to rotations";
+            out.push(Problem::new(child(&path, "existing"), message));
+        }
+        if c.ceremony.kind == CeremonyKind::Root
+            && !existing
+            && !seen.initialised.contains_key(name.as_str())
+        {
             out.push(Problem::new(
                 path,
                 "no init-token step; a root ceremony initialises every token",
@@ -345,7 +375,7 @@ fn completeness(c: &Checklist, seen: &Seen, out: &mut Vec<Problem>) {
     }
     for (i, key) in c.keys.iter().enumerate() {
         let first = c.keys.iter().position(|k| k.name == key.name) == Some(i);
-        if first && !seen.generated.contains_key(key.name.as_str()) {
+        if first && key.existing.is_none() && !seen.generated.contains_key(key.name.as_str()) {
             out.push(Problem::new(
                 item("keys", i),
                 format!("no generate-key step for key {}", key.name),
@@ -353,7 +383,7 @@ fn completeness(c: &Checklist, seen: &Seen, out: &mut Vec<Problem>) {
         }
     }
     for (name, cert) in &c.certificates {
-        if !seen.signed.contains_key(name.as_str()) {
+        if cert.existing.is_none() && !seen.signed.contains_key(name.as_str()) {
             let kind = if cert.issuer.is_none() {
                 "self-sign"
             } else {

@@ -180,13 +180,20 @@ fn certificates(c: &Checklist, out: &mut Vec<Problem>) {
     if c.certificates.is_empty() {
         push(out, "certificates", "at least one certificate is required");
     }
+    // A carried-over root (an intermediate rotation's) counts as the root; a root
+    // rotation has the old root carried over beside the new self-signed one.
     let roots: Vec<&str> = c
         .certificates
         .iter()
-        .filter(|(_, s)| s.issuer.is_none())
+        .filter(|(_, s)| s.issuer.is_none() && s.existing.is_none())
         .map(|(n, _)| n.as_str())
         .collect();
+    let carried = c
+        .certificates
+        .values()
+        .any(|s| s.issuer.is_none() && s.existing.is_some());
     match roots.len() {
+        0 if carried => {}
         0 if !c.certificates.is_empty() => push(
             out,
             "certificates",
@@ -236,6 +243,9 @@ fn certificate(
                     no_such("certificate", issuer_name, names),
                 );
             }
+            // A carried-over issuer's real limits are checked against its certificate
+            // when the ceremony signs.
+            Some(issuer) if issuer.existing.is_some() || cert.existing.is_some() => {}
             Some(issuer) => {
                 if cert.path_length >= issuer.path_length {
                     let message = format!(

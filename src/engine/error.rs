@@ -45,6 +45,16 @@ pub enum EngineError {
         id: String,
         problem: String,
     },
+    #[error("previous ceremony: {0}")]
+    Previous(String),
+    #[error(
+        "token {found} is not the {role} token of the previous ceremony, which has serial {expected}; choose that one"
+    )]
+    NotThePreviousToken {
+        role: String,
+        expected: String,
+        found: String,
+    },
     #[error("the ceremony is finished; there is nothing more to do")]
     Finished,
 }

@@ -10,6 +10,7 @@
 pub mod clock;
 mod error;
 mod gates;
+mod previous;
 mod prompt;
 mod run;
 mod state;
@@ -17,6 +18,7 @@ mod steps;
 pub mod transcript;
 
 pub use error::EngineError;
+pub use previous::Previous;
 pub use prompt::{Answer, Challenge, Need, Outcome, PinKind, Prompt, Role, StepView};
 pub use run::{Engine, EngineConfig, Mode, StepStatus};
 pub use state::{CertFact, CrlFact, KeyFact, Person, SshFact, State, StepFacts, TokenFact};

@@ -51,6 +51,8 @@ pub enum Need {
     /// Pick, by serial, the token that takes this role.
     ChooseToken {
         token_role: String,
+        /// For a token carried over from the previous ceremony: the serial it must have.
+        expected_serial: Option<String>,
         description: String,
         tokens: Vec<TokenInfo>,
         /// Serials already given another role.

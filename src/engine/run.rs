@@ -39,6 +39,8 @@ pub struct EngineConfig {
     pub out_dir: PathBuf,
     pub mode: Mode,
     pub binary_sha256: String,
+    /// The verified bundle of the ceremony this one continues (rotations).
+    pub previous: Option<super::Previous>,
 }
 
 /// Where each step stands, for progress displays.
@@ -61,6 +63,8 @@ pub struct Engine {
     pub(super) init_pins: Vec<(PinKind, Pin)>,
     pub(super) sessions: BTreeMap<String, UserSession>,
     pub(super) durations: Vec<Option<Duration>>,
+    /// Serials that token roles carried over from the previous ceremony must have.
+    pub(super) expected_serials: BTreeMap<String, String>,
     participants_recorded: bool,
     resumed_at: Option<usize>,
 }
@@ -89,9 +93,11 @@ impl Engine {
             init_pins: Vec::new(),
             sessions: BTreeMap::new(),
             durations: vec![None; count],
+            expected_serials: BTreeMap::new(),
             participants_recorded: false,
             resumed_at: None,
         };
+        engine.take_over_previous()?;
         if engine.transcript.records().is_empty() {
             engine.write_header()?;
         } else {
@@ -103,6 +109,21 @@ impl Engine {
                 .append(RecordKind::Resumed, json!({ "after_step": after }))?;
         }
         Ok(engine)
+    }
+
+    /// Seeds the state with what a rotation carries over from the previous bundle.
+    fn take_over_previous(&mut self) -> Result<(), EngineError> {
+        let checklist = &self.cfg.checklist.checklist;
+        match &self.cfg.previous {
+            None if checklist.continues_previous() => Err(EngineError::Previous(
+                "this checklist continues an earlier ceremony (it has existing entries); give that ceremony's bundle with --previous".into(),
+            )),
+            None => Ok(()),
+            Some(previous) => {
+                self.expected_serials = super::previous::seed(checklist, previous, &mut self.state)?;
+                Ok(())
+            }
+        }
     }
 
     fn write_header(&mut self) -> Result<(), EngineError> {
@@ -123,6 +144,11 @@ impl Engine {
                 "manufacturer": manufacturer,
                 "description": description,
             },
+            "previous": self.cfg.previous.as_ref().map(|p| json!({
+                "kind": p.manifest.kind,
+                "seal": p.seal,
+                "root_fingerprint": p.root_fingerprint,
+            })),
         });
         self.transcript.append(RecordKind::Header, body)?;
         Ok(())
@@ -304,6 +330,7 @@ impl Engine {
             },
             Gate::ChooseToken(token) => Need::ChooseToken {
                 token_role: token.clone(),
+                expected_serial: self.expected_serials.get(token).cloned(),
                 description: checklist
                     .tokens
                     .get(token)
@@ -488,6 +515,15 @@ impl Engine {
     }
 
     fn take_token(&mut self, token: &str, serial: &str) -> Result<(), EngineError> {
+        if let Some(expected) = self.expected_serials.get(token)
+            && expected != serial
+        {
+            return Err(EngineError::NotThePreviousToken {
+                role: token.to_string(),
+                expected: expected.clone(),
+                found: serial.to_string(),
+            });
+        }
         if self.state.tokens.values().any(|t| t.serial == serial) {
             return Err(EngineError::Rejected(format!(
                 "token {serial} already has another role; choose the token for {token}"

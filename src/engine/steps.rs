@@ -251,7 +251,9 @@ impl Engine {
         let issuer_key = self.checklist().certificates[&spec.issuer].key.clone();
         let issuer_der = self.cert(&spec.issuer)?.der_bytes();
         let (key, _) = self.signer_key(&issuer_key)?;
-        let crl = pki::sign_crl(&spec, &issuer_der, &key, super::clock::now(), &[])?;
+        let now = super::clock::now();
+        let revoked = self.revocations(&spec, now)?;
+        let crl = pki::sign_crl(&spec, &issuer_der, &key, now, &revoked)?;
         Ok(StepFacts::SignCrl {
             fact: CrlFact {
                 der: b64(&crl.der),
@@ -261,6 +263,57 @@ impl Engine {
                 next_update: super::clock::rfc3339(crl.next_update),
             },
         })
+    }
+
+    /// The previous bundle's certificates the CRL revokes; the CRL number must also be
+    /// higher than the previous CRL's.
+    fn revocations(
+        &self,
+        spec: &crate::checklist::model::CrlSpec,
+        at: time::OffsetDateTime,
+    ) -> Result<Vec<pki::Revoked>, EngineError> {
+        let previous = self.cfg.previous.as_ref();
+        // Only a CRL of the same issuer (the same root certificate) sets the floor.
+        let same_issuer = |p: &super::Previous, old: &crate::bundle::BundleCrl| {
+            let old_issuer = p
+                .manifest
+                .certificates
+                .iter()
+                .find(|c| c.name == old.issuer);
+            let new_issuer = self.state.certs.get(&spec.issuer);
+            old_issuer
+                .zip(new_issuer)
+                .is_some_and(|(o, n)| o.sha256 == n.sha256)
+        };
+        if let Some(p) = previous
+            && let Some(old) = p.manifest.crl.as_ref()
+            && same_issuer(p, old)
+            && spec.number <= old.number
+        {
+            return Err(EngineError::Previous(format!(
+                "crl.number {} is not above the previous CRL's number {}; CRL numbers only grow",
+                spec.number, old.number
+            )));
+        }
+        spec.revoke
+            .iter()
+            .map(|r| {
+                let serial = previous
+                    .and_then(|p| p.cert_serial(&r.certificate))
+                    .and_then(|hex_serial| hex::decode(hex_serial).ok())
+                    .ok_or_else(|| {
+                        EngineError::Previous(format!(
+                            "crl.revoke: the previous bundle has no certificate {}",
+                            r.certificate
+                        ))
+                    })?;
+                Ok(pki::Revoked {
+                    serial,
+                    revoked_at: at,
+                    reason: revocation_reason(r.reason),
+                })
+            })
+            .collect()
     }
 
     fn export_ssh(&mut self, key: &str) -> Result<StepFacts, EngineError> {
@@ -408,6 +461,17 @@ impl Engine {
         }
         out.push(("action".into(), self.describe_action(action)));
         out
+    }
+}
+
+fn revocation_reason(reason: crate::checklist::model::RevokeReason) -> pki::RevocationReason {
+    use crate::checklist::model::RevokeReason as R;
+    match reason {
+        R::Unspecified => pki::RevocationReason::Unspecified,
+        R::KeyCompromise => pki::RevocationReason::KeyCompromise,
+        R::CaCompromise => pki::RevocationReason::CaCompromise,
+        R::Superseded => pki::RevocationReason::Superseded,
+        R::CessationOfOperation => pki::RevocationReason::CessationOfOperation,
     }
 }
 

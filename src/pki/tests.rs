@@ -21,6 +21,7 @@ pub(crate) fn root_spec() -> CertificateSpec {
         path_length: 1,
         crl_distribution_point: None,
         name_constraints: None,
+        existing: None,
     }
 }
 
@@ -40,6 +41,7 @@ pub(crate) fn intermediate_spec() -> CertificateSpec {
             permitted_dns: vec!["example.org".into(), ".example.org".into()],
             excluded_dns: vec!["secret.example.org".into()],
         }),
+        existing: None,
     }
 }
 
@@ -48,6 +50,7 @@ fn crl_spec() -> CrlSpec {
         issuer: "root".into(),
         validity_days: 90,
         number: 7,
+        revoke: Vec::new(),
     }
 }
 

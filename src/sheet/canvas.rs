@@ -2,12 +2,12 @@
 //! the page's top-left corner, turned into printpdf operations.
 //!
 //! Only the PDF standard fonts are used (Helvetica and Courier, not embedded), so text
-//! widths come from their published metrics, kept here for printable ASCII. Every
-//! coordinate is rounded to 1/100 pt so that the same input gives the same bytes.
+//! widths come from their published metrics, kept here for printable ASCII. Positions
+//! are rounded to 1/100 pt, which keeps the content streams short.
 
 use printpdf::{
-    BuiltinFont, Color, CurTransMat, Greyscale, Line, LinePoint, Op, PaintMode, PdfFontHandle, PdfPage, Point,
-    Polygon, PolygonRing, Pt, Rect, TextItem, TextMatrix, WindingOrder,
+    BuiltinFont, Color, CurTransMat, Greyscale, Line, LinePoint, Op, PaintMode, PdfFontHandle,
+    PdfPage, Point, Polygon, PolygonRing, Pt, Rect, TextItem, TextMatrix, WindingOrder,
 };
 
 const PT_PER_MM: f32 = 72.0 / 25.4;

@@ -240,7 +240,7 @@ impl<'a> Page<'a> {
             self.text(0.0, Font::Mono, 8.0, MID, &number);
             for (i, word) in chunk.iter().enumerate() {
                 let x = 8.0 + i as f32 * column;
-                self.fitted(x, column - 1.0, Font::Sans, 9.5, BLACK, word);
+                self.fitted(x, column - 1.5, Font::Sans, 9.0, BLACK, word);
             }
             self.y += 4.8;
         }

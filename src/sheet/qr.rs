@@ -56,7 +56,7 @@ mod tests {
         let (runs, n) = runs("test", hash).unwrap();
         assert_eq!(n, MODULES);
         assert!(!runs.is_empty());
-        for (row, col, len) in runs {
+        for &(row, col, len) in &runs {
             assert!(usize::from(row) < n && len > 0 && usize::from(col + len) <= n);
         }
         // The top-left finder pattern: a run of seven dark modules.

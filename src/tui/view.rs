@@ -211,10 +211,22 @@ fn need_lines(need: &Need, selected: usize, words: Option<&[String]>) -> Vec<Lin
         ],
         Need::ChooseToken {
             token_role,
+            expected_serial,
             description,
             tokens,
             taken,
-        } => token_lines(token_role, description, tokens, taken, selected),
+        } => {
+            let mut lines = token_lines(token_role, description, tokens, taken, selected);
+            if let Some(serial) = expected_serial {
+                lines.insert(
+                    1,
+                    Line::from(bold(format!(
+                        "The previous ceremony's {token_role} token has serial {serial}."
+                    ))),
+                );
+            }
+            lines
+        }
         Need::TypeBack { by, challenge } => challenge_lines(*by, challenge, words),
         Need::Pin {
             token_role,

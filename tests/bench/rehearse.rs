@@ -79,6 +79,7 @@ fn engine_run(module_path: &Path, run: usize) -> (Duration, Vec<(String, Duratio
         out_dir: dir.path().join(format!("bundle-{run}")),
         mode: Mode::Drill,
         binary_sha256: "0".repeat(64),
+        previous: None,
     };
     let started = Instant::now();
     let mut engine = Engine::open(cfg).unwrap();

@@ -13,14 +13,22 @@ const RUNS: usize = 9;
 const KEYS: usize = 20;
 
 fn tmux(socket: &str, args: &[&str]) -> String {
-    let out = Command::new("tmux").arg("-L").arg(socket).args(args).output().unwrap();
+    let out = Command::new("tmux")
+        .arg("-L")
+        .arg(socket)
+        .args(args)
+        .output()
+        .unwrap();
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn wait_for(socket: &str, needle: &str) -> Duration {
     let started = Instant::now();
     while !tmux(socket, &["capture-pane", "-p"]).contains(needle) {
-        assert!(started.elapsed() < Duration::from_secs(10), "{needle:?} never appeared");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{needle:?} never appeared"
+        );
         std::thread::sleep(Duration::from_millis(1));
     }
     started.elapsed()
@@ -29,7 +37,10 @@ fn wait_for(socket: &str, needle: &str) -> Duration {
 /// Time to first frame (`ready` on screen) and median keypress-to-screen latency.
 fn measure(socket: &str, command: &str, ready: &str) -> (Duration, Duration) {
     let started = Instant::now();
-    tmux(socket, &["new-session", "-d", "-x", "80", "-y", "24", command]);
+    tmux(
+        socket,
+        &["new-session", "-d", "-x", "80", "-y", "24", command],
+    );
     let _ = wait_for(socket, ready);
     let first = started.elapsed();
     let mut latencies = Vec::new();
@@ -53,9 +64,13 @@ fn median(v: &mut [Duration]) -> Duration {
 
 fn main() {
     let exe = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/ceremony");
-    assert!(exe.exists(), "build it first: cargo build --release --locked");
+    assert!(
+        exe.exists(),
+        "build it first: cargo build --release --locked"
+    );
     let checklist = concat!(env!("CARGO_MANIFEST_DIR"), "/checklists/root-ceremony.toml");
-    let (mut ours_first, mut ours_key, mut peer_first, mut peer_key) = (vec![], vec![], vec![], vec![]);
+    let (mut ours_first, mut ours_key, mut peer_first, mut peer_key) =
+        (vec![], vec![], vec![], vec![]);
     for run in 0..RUNS {
         let dir = tempfile::tempdir().unwrap();
         let cmd = format!(
@@ -67,7 +82,11 @@ fn main() {
         let (f, k) = measure(&format!("bench-tui-{run}"), &cmd, "Name:");
         ours_first.push(f);
         ours_key.push(k);
-        let (f, k) = measure(&format!("bench-peer-{run}"), "sh -c 'echo READY; cat'", "READY");
+        let (f, k) = measure(
+            &format!("bench-peer-{run}"),
+            "sh -c 'echo READY; cat'",
+            "READY",
+        );
         peer_first.push(f);
         peer_key.push(k);
     }
@@ -79,6 +98,16 @@ fn main() {
         median(&mut peer_key),
     );
     println!("TUI latency through tmux, 80x24, {RUNS} runs ({KEYS} keys each), medians");
-    println!("  first frame:   ceremony drill {:>7.1} ms   peer {:>7.1} ms   ratio {:.2}", ms(of), ms(pf), ms(of) / ms(pf));
-    println!("  key to screen: ceremony drill {:>7.1} ms   peer {:>7.1} ms   ratio {:.2}", ms(ok), ms(pk), ms(ok) / ms(pk));
+    println!(
+        "  first frame:   ceremony drill {:>7.1} ms   peer {:>7.1} ms   ratio {:.2}",
+        ms(of),
+        ms(pf),
+        ms(of) / ms(pf)
+    );
+    println!(
+        "  key to screen: ceremony drill {:>7.1} ms   peer {:>7.1} ms   ratio {:.2}",
+        ms(ok),
+        ms(pk),
+        ms(ok) / ms(pk)
+    );
 }

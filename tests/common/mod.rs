@@ -103,5 +103,6 @@ pub fn drill_config(module: ceremony::hsm::Module, dir: &Path) -> ceremony::engi
         out_dir: dir.join("bundle"),
         mode: ceremony::engine::Mode::Drill,
         binary_sha256: "0".repeat(64),
+        previous: None,
     }
 }

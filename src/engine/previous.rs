@@ -1,0 +1,161 @@
+//! The earlier ceremony a rotation continues from: its bundle, verified, and what this
+//! ceremony takes over from it (tokens by serial, keys by public key, certificates).
+
+use super::error::EngineError;
+use super::state::{CertFact, KeyFact, State};
+use crate::bundle::{self, Manifest};
+use crate::checklist::Checklist;
+use crate::pki::Fingerprint;
+use base64::Engine as _;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A verified previous bundle.
+#[derive(Debug, Clone)]
+pub struct Previous {
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+    pub seal: String,
+    pub root_fingerprint: String,
+    /// Certificate name -> DER.
+    pub certs: BTreeMap<String, Vec<u8>>,
+}
+
+impl Previous {
+    /// Verifies the bundle in `dir` (against `expected_root` when given) and reads it.
+    pub fn load(dir: &Path, expected_root: Option<&Fingerprint>) -> Result<Previous, EngineError> {
+        let verified = bundle::verify(dir, expected_root).map_err(|problems| {
+            EngineError::Previous(format!(
+                "{} does not verify: {}",
+                dir.display(),
+                problems.join("; ")
+            ))
+        })?;
+        let mut certs = BTreeMap::new();
+        for cert in &verified.manifest.certificates {
+            let pem = std::fs::read(dir.join(&cert.file))
+                .map_err(|e| EngineError::Previous(format!("{}: {e}", cert.file)))?;
+            let (_, parsed) = x509_parser::pem::parse_x509_pem(&pem)
+                .map_err(|e| EngineError::Previous(format!("{}: {e}", cert.file)))?;
+            certs.insert(cert.name.clone(), parsed.contents);
+        }
+        Ok(Previous {
+            dir: dir.to_path_buf(),
+            manifest: verified.manifest,
+            seal: verified.seal,
+            root_fingerprint: verified.root_fingerprint,
+            certs,
+        })
+    }
+
+    /// The serial the previous ceremony gave a token role.
+    pub fn token_serial(&self, role: &str) -> Option<&str> {
+        self.manifest
+            .tokens
+            .iter()
+            .find(|t| t.role == role)
+            .map(|t| t.serial.as_str())
+    }
+
+    /// A certificate's serial (hex) in the previous bundle.
+    pub fn cert_serial(&self, name: &str) -> Option<&str> {
+        self.manifest
+            .certificates
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| c.serial.as_str())
+    }
+}
+
+/// Puts what the checklist takes over from `previous` into `state`, checking that the
+/// checklist and the bundle agree; returns the serial each existing token role must have.
+pub fn seed(
+    checklist: &Checklist,
+    previous: &Previous,
+    state: &mut State,
+) -> Result<BTreeMap<String, String>, EngineError> {
+    let mismatch = |what: String| EngineError::Previous(what);
+    let mut serials = BTreeMap::new();
+    for (role, spec) in &checklist.tokens {
+        if let Some(old) = &spec.existing {
+            let serial = previous.token_serial(old).ok_or_else(|| {
+                mismatch(format!(
+                    "tokens.{role}.existing: the previous bundle has no token {old}"
+                ))
+            })?;
+            serials.insert(role.clone(), serial.to_string());
+        }
+    }
+    for spec in &checklist.keys {
+        let Some(old) = &spec.existing else { continue };
+        let key = previous
+            .manifest
+            .keys
+            .iter()
+            .find(|k| &k.name == old)
+            .ok_or_else(|| {
+                mismatch(format!(
+                    "key {}: the previous bundle has no key {old}",
+                    spec.name
+                ))
+            })?;
+        if key.id != spec.id.to_lowercase()
+            || key.label != spec.label
+            || key.curve != spec.curve.name()
+        {
+            return Err(mismatch(format!(
+                "key {}: the checklist says id {} label {} {}, the previous bundle id {} label {} {}",
+                spec.name,
+                spec.id,
+                spec.label,
+                spec.curve.name(),
+                key.id,
+                key.label,
+                key.curve
+            )));
+        }
+        state.keys.insert(
+            spec.name.clone(),
+            KeyFact {
+                token: spec.token.clone(),
+                serial: key.serial.clone(),
+                id: key.id.clone(),
+                label: key.label.clone(),
+                curve: spec.curve,
+                point: key.public_key.clone(),
+            },
+        );
+    }
+    for (name, spec) in &checklist.certificates {
+        let Some(old) = &spec.existing else { continue };
+        let (entry, der) = previous
+            .manifest
+            .certificates
+            .iter()
+            .find(|c| &c.name == old)
+            .zip(previous.certs.get(old))
+            .ok_or_else(|| {
+                mismatch(format!(
+                    "certificates.{name}: the previous bundle has no certificate {old}"
+                ))
+            })?;
+        if entry.subject != spec.subject.common_name {
+            return Err(mismatch(format!(
+                "certificates.{name}: the checklist names {:?}, the previous bundle's {old} is {:?}",
+                spec.subject.common_name, entry.subject
+            )));
+        }
+        state.certs.insert(
+            name.clone(),
+            CertFact {
+                der: base64::engine::general_purpose::STANDARD.encode(der),
+                sha256: entry.sha256.clone(),
+                serial: entry.serial.clone(),
+                subject: entry.subject.clone(),
+                not_before: entry.not_before.clone(),
+                not_after: entry.not_after.clone(),
+            },
+        );
+    }
+    Ok(serials)
+}
