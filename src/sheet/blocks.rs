@@ -35,7 +35,7 @@ impl Page<'_> {
         self.title("Fingerprint sheet, continued");
         let line = format!("{}, {}", s.ceremony, s.date);
         self.fitted(0.0, COLUMN, Font::Sans, 10.0, BLACK, &line);
-        self.y += 3.0;
+        self.y += 5.0;
     }
 
     pub fn certificate(&mut self, cert: &SheetCert) -> Result<(), SheetError> {
