@@ -157,6 +157,40 @@ fn four_ceremonies_chain_on_the_same_tokens() {
         ],
     );
     assert!(text.contains("Key Compromise"), "{text}");
+    let (m1, m2, m3) = (
+        manifest(dir, "b1"),
+        manifest(dir, "b2"),
+        manifest(dir, "b3"),
+    );
+    let named = |m: &serde_json::Value, name: &str| {
+        m["certificates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    // b2 records the intermediate it superseded, not revoked; b3 the one it revoked.
+    assert_eq!(
+        m2["superseded"][0]["sha256"],
+        named(&m1, "intermediate")["sha256"]
+    );
+    assert_eq!(m2["superseded"][0]["revoked"], false);
+    assert_eq!(
+        m2["previous"]["root_fingerprint"],
+        named(&m1, "root")["sha256"]
+    );
+    let revoked_serial = m2["certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "intermediate")
+        .unwrap()["serial"]
+        .clone();
+    assert_eq!(m3["crl"]["revoked"][0]["serial"], revoked_serial);
+    assert_eq!(m3["crl"]["revoked"][0]["reason"], "key-compromise");
+    assert_eq!(m3["superseded"][0]["revoked"], true);
 
     // Root rotation: the new chain verifies only against the new root.
     rehearse(dir, "root-rotation.toml", Some("b3"), "b4");

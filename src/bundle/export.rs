@@ -18,6 +18,9 @@ pub struct ExportInput<'a> {
     pub state: &'a State,
     pub transcript_path: &'a Path,
     pub transcript_head: &'a str,
+    /// For a rotation: where it started and what it replaced.
+    pub previous: Option<PreviousRef>,
+    pub superseded: Vec<SupersededCert>,
 }
 
 pub struct Exported {
@@ -105,6 +108,14 @@ fn build(input: &ExportInput<'_>, transcript: &[u8]) -> Result<(Manifest, Conten
                 this_update: fact.this_update.clone(),
                 next_update: fact.next_update.clone(),
                 sha256: fact.sha256.clone(),
+                revoked: fact
+                    .revoked
+                    .iter()
+                    .map(|(serial, reason)| RevokedRef {
+                        serial: serial.clone(),
+                        reason: reason.clone(),
+                    })
+                    .collect(),
             })
         }
         None => None,
@@ -191,6 +202,8 @@ fn build(input: &ExportInput<'_>, transcript: &[u8]) -> Result<(Manifest, Conten
             head: input.transcript_head.to_string(),
         },
         paper: Some(c.ceremony.paper),
+        previous: input.previous.clone(),
+        superseded: input.superseded.clone(),
     };
     // The seal covers this file, so it cannot carry the seal; the PDF sheet does.
     let text = Sheet::from_manifest(&manifest, None)?.text();

@@ -29,6 +29,13 @@ pub struct Manifest {
     pub crl: Option<BundleCrl>,
     pub ssh: Vec<BundleSsh>,
     pub transcript: TranscriptRef,
+    /// The ceremony this one continues (rotations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<PreviousRef>,
+    /// Certificates of the previous bundle that this one replaces (an old intermediate
+    /// after a rotation). They stay valid unless the CRL revokes them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub superseded: Vec<SupersededCert>,
     /// Paper size of `fingerprint-sheet.pdf` (the checklist's `paper`); `verify`
     /// renders the sheet again on it. Absent in bundles written before the sheet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -94,6 +101,42 @@ pub struct BundleCrl {
     pub this_update: String,
     pub next_update: String,
     pub sha256: String,
+    /// What it revokes (empty for a CRL that revokes nothing).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revoked: Vec<RevokedRef>,
+}
+
+/// Where a rotation started from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreviousRef {
+    pub kind: String,
+    /// The previous bundle's seal (SHA-256 of its `SHA256SUMS`).
+    pub seal: String,
+    pub root_fingerprint: String,
+}
+
+/// A certificate of the previous bundle that this ceremony replaced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SupersededCert {
+    pub name: String,
+    pub subject: String,
+    pub serial: String,
+    pub not_after: String,
+    pub sha256: String,
+    /// Whether this bundle's CRL revokes it.
+    pub revoked: bool,
+}
+
+/// A certificate the CRL revokes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokedRef {
+    /// Serial, lowercase hex.
+    pub serial: String,
+    /// RFC 5280 reason, e.g. `key-compromise`.
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

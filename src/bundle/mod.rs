@@ -12,8 +12,8 @@ mod verify;
 
 pub use export::{ExportInput, Exported, export};
 pub use manifest::{
-    BundleCert, BundleCrl, BundleKey, BundleSsh, BundleToken, FORMAT_VERSION, Manifest, key_uri,
-    token_uri,
+    BundleCert, BundleCrl, BundleKey, BundleSsh, BundleToken, FORMAT_VERSION, Manifest,
+    PreviousRef, RevokedRef, SupersededCert, key_uri, token_uri,
 };
 pub use verify::{Verified, verify, verify_contents};
 

@@ -239,7 +239,22 @@ fn check_crl(m: &Manifest, get: &Get<'_>, problems: &mut Vec<String>) {
         Ok(facts) if facts.number != crl.number => {
             problems.push(format!("{}: CRL number differs from bundle.json", crl.file))
         }
-        Ok(_) => {}
+        Ok(facts) => {
+            let mut listed: Vec<&str> = crl.revoked.iter().map(|r| r.serial.as_str()).collect();
+            let mut found: Vec<&str> = facts
+                .revoked
+                .iter()
+                .map(|r| r.serial_hex.as_str())
+                .collect();
+            listed.sort_unstable();
+            found.sort_unstable();
+            if listed != found {
+                problems.push(format!(
+                    "{}: revoked serials differ from bundle.json",
+                    crl.file
+                ));
+            }
+        }
         Err(found) => problems.extend(found.into_iter().map(|p| format!("{}: {p}", crl.file))),
     }
     if sha256_hex(bytes) != crl.sha256 {

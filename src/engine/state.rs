@@ -62,6 +62,9 @@ pub struct CrlFact {
     pub number: u64,
     pub this_update: String,
     pub next_update: String,
+    /// (serial hex, reason) of each revoked certificate.
+    #[serde(default)]
+    pub revoked: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -261,6 +261,10 @@ impl Engine {
                 number: crl.number,
                 this_update: super::clock::rfc3339(crl.this_update),
                 next_update: super::clock::rfc3339(crl.next_update),
+                revoked: revoked
+                    .iter()
+                    .map(|r| (hex::encode(&r.serial), reason_name(r.reason).to_string()))
+                    .collect(),
             },
         })
     }
@@ -338,6 +342,16 @@ impl Engine {
             state: &self.state,
             transcript_path: self.transcript.path(),
             transcript_head: self.transcript.head(),
+            previous: self
+                .cfg
+                .previous
+                .as_ref()
+                .map(|p| crate::bundle::PreviousRef {
+                    kind: p.manifest.kind.clone(),
+                    seal: p.seal.clone(),
+                    root_fingerprint: p.root_fingerprint.clone(),
+                }),
+            superseded: self.superseded(),
         };
         let exported = crate::bundle::export(&self.cfg.out_dir, &input)?;
         Ok(StepFacts::ExportBundle {
@@ -345,6 +359,40 @@ impl Engine {
             seal: exported.seal,
             files: exported.files,
         })
+    }
+
+    /// The previous bundle's certificates this ceremony does not carry over, and whether
+    /// its CRL revokes them.
+    fn superseded(&self) -> Vec<crate::bundle::SupersededCert> {
+        let Some(previous) = &self.cfg.previous else {
+            return Vec::new();
+        };
+        let carried: Vec<&str> = self
+            .checklist()
+            .certificates
+            .values()
+            .filter_map(|c| c.existing.as_deref())
+            .collect();
+        let revoked: Vec<&str> = self
+            .state
+            .crl
+            .iter()
+            .flat_map(|c| c.revoked.iter().map(|(serial, _)| serial.as_str()))
+            .collect();
+        previous
+            .manifest
+            .certificates
+            .iter()
+            .filter(|c| !carried.contains(&c.name.as_str()))
+            .map(|c| crate::bundle::SupersededCert {
+                name: c.name.clone(),
+                subject: c.subject.clone(),
+                serial: c.serial.clone(),
+                not_after: c.not_after.clone(),
+                sha256: c.sha256.clone(),
+                revoked: revoked.contains(&c.serial.as_str()),
+            })
+            .collect()
     }
 
     /// When a token about to be initialised already holds objects or a user PIN, the
@@ -461,6 +509,16 @@ impl Engine {
         }
         out.push(("action".into(), self.describe_action(action)));
         out
+    }
+}
+
+fn reason_name(reason: pki::RevocationReason) -> &'static str {
+    match reason {
+        pki::RevocationReason::Unspecified => "unspecified",
+        pki::RevocationReason::KeyCompromise => "key-compromise",
+        pki::RevocationReason::CaCompromise => "ca-compromise",
+        pki::RevocationReason::Superseded => "superseded",
+        pki::RevocationReason::CessationOfOperation => "cessation-of-operation",
     }
 }
 
