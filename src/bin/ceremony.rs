@@ -490,6 +490,11 @@ fn rehearse(
         println!("  {:>9.2} ms  {}", t.took.as_secs_f64() * 1e3, t.id);
     }
     println!("  {:>9.2} ms  total", total.as_secs_f64() * 1e3);
+    if let Some((dir, _)) = &engine.state().bundle
+        && let Ok(report) = std::fs::read_to_string(Path::new(dir).join("drill-report.txt"))
+    {
+        print!("{report}");
+    }
     if let Some((dir, seal)) = &engine.state().bundle {
         println!("bundle:  {dir}\nseal:    {seal}");
         let pdf = Path::new(dir).join(bundle::SHEET);

@@ -138,6 +138,10 @@ fn build(input: &ExportInput<'_>, transcript: &[u8]) -> Result<(Manifest, Conten
         }
     }
     contents.push(("transcript.jsonl".into(), transcript.to_vec()));
+    if input.drill {
+        let report = super::drill_report(&c.ceremony.name, transcript);
+        contents.push(("drill-report.txt".into(), report.into_bytes()));
+    }
 
     let manifest = Manifest {
         format: "ceremony-bundle".into(),

@@ -8,6 +8,7 @@
 
 mod export;
 mod manifest;
+mod report;
 mod verify;
 
 pub use export::{ExportInput, Exported, export};
@@ -15,6 +16,7 @@ pub use manifest::{
     BundleCert, BundleCrl, BundleKey, BundleSsh, BundleToken, FORMAT_VERSION, Manifest,
     PreviousRef, RevokedRef, SupersededCert, key_uri, token_uri,
 };
+pub use report::drill_report;
 pub use verify::{Verified, verify, verify_contents};
 
 /// Name of the checksum file; it covers every other file but the sheet.
