@@ -19,9 +19,12 @@
 //! - [`secret`]: PINs in zeroizing types.
 //! - [`tui`]: the ratatui front end of `ceremony` (feature `tui`).
 //! - [`preflight`]: network and clock facts of the machine the ceremony runs on.
+//! - [`daemon`]: `ceremonyd`: import, atomic apply, rollback, check-hsm, serve (feature `daemon`).
 
 pub mod bundle;
 pub mod checklist;
+#[cfg(feature = "daemon")]
+pub mod daemon;
 pub mod drill;
 pub mod engine;
 pub mod fsutil;

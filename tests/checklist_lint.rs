@@ -38,6 +38,30 @@ struct Case {
 
 const CASES: &[Case] = &[
     Case {
+        name: "a root ceremony with a token from a previous ceremony",
+        edits: &[(
+            "label = \"ccat-root\"\n",
+            "label = \"ccat-root\"\nexisting = \"root\"\n",
+        )],
+        expected: &[
+            "tokens.root.existing: a root ceremony starts from nothing; existing tokens belong to rotations",
+            "steps[4].token: token root continues from the previous ceremony (existing) and is never initialised",
+        ],
+    },
+    Case {
+        name: "a carried-over key is generated again",
+        edits: &[
+            ("kind = \"root\"\n", "kind = \"intermediate-rotation\"\n"),
+            (
+                "label = \"ccat-root-key\"\ncurve = \"P-384\"\n",
+                "label = \"ccat-root-key\"\ncurve = \"P-384\"\nexisting = \"root\"\n",
+            ),
+        ],
+        expected: &[
+            "steps[6].key: key root comes from the previous ceremony (existing); it is not generated again",
+        ],
+    },
+    Case {
         name: "key label too long",
         edits: &[(
             "label = \"ccat-root-key\"",
@@ -53,7 +77,7 @@ const CASES: &[Case] = &[
         )],
         expected: &[
             "certificates.root.isuer: unknown key; allowed: key, issuer, subject, validity_days, \
-             path_length, crl_distribution_point, name_constraints",
+             path_length, crl_distribution_point, name_constraints, existing",
         ],
     },
     Case {
@@ -250,7 +274,7 @@ const CASES: &[Case] = &[
             ("id = \"seal\"", "id = \"Seal up\""),
         ],
         expected: &[
-            "crl.colour: unknown key; allowed: issuer, validity_days, number",
+            "crl.colour: unknown key; allowed: issuer, validity_days, number, revoke",
             "ceremony.ca_url: \"http://ca.ccat.uni-koeln.de\" must start with https:// and name the CA host",
             "tokens.root.label: 40 bytes; token labels hold at most 32",
             "keys[2].id: \"01\" is already used on token intermediate by keys[1]",

@@ -93,8 +93,16 @@ fn rehearsed_root_ceremony_passes_every_independent_check() {
     // The drill report lists every step up to the export, with no retries.
     let report = std::fs::read_to_string(out.join("drill-report.txt")).unwrap();
     let transcript = std::fs::read_to_string(out.join("transcript.jsonl")).unwrap();
-    let steps = transcript.lines().filter(|l| l.contains("\"type\":\"step\"")).count();
-    assert!(report.contains(&format!("total ({steps} steps up to the export, 0 resumption(s))")), "{report}");
+    let steps = transcript
+        .lines()
+        .filter(|l| l.contains("\"type\":\"step\""))
+        .count();
+    assert!(
+        report.contains(&format!(
+            "total ({steps} steps up to the export, 0 resumption(s))"
+        )),
+        "{report}"
+    );
     assert!(report.contains("        0  generate-root-key"), "{report}");
     assert!(printed.contains("DRILL REPORT"), "{printed}");
 

@@ -1,8 +1,11 @@
 //! The fingerprint sheet of a drill bundle, read back with independent tools: pdftotext
 //! finds every value, zbarimg decodes every QR code to exactly its value, the layout
 //! stays on the page without overlaps on A4 and US Letter, the bytes are reproducible,
-//! and `ceremony verify` notices a changed or missing sheet. The expected values are
-//! computed here from the bundle's files, not taken from the program's output.
+//! and `ceremony verify` notices a changed or missing sheet. The same for the sheets of
+//! rotations, made by chaining the four drill ceremonies on kept tokens: the emergency
+//! rotation shows the revoked serial and the superseded fingerprint, and the root rotation
+//! the re-bootstrap command with the new fingerprint and the old root. The expected values
+//! are computed here from the bundle's files, not taken from the program's output.
 
 mod common;
 use common::*;
@@ -288,36 +291,38 @@ fn nothing_runs_off_the_page_or_overlaps() {
     let (_, dir, letter) = bundle();
     let a4 = dir.join("fingerprint-sheet.pdf");
     for pdf in [&a4, letter] {
-        let (words, (width, height)) = words(pdf);
-        // The watermark (the only text taller than 20 pt) overlaps on purpose; nothing
-        // else may.
-        let words: Vec<_> = words
-            .into_iter()
-            .filter(|(_, b, _)| b[3] - b[1] < 20.0)
-            .collect();
-        assert!(words.len() > 200, "{} words", words.len());
-        // Printers leave about 5 mm unprinted; the sheet keeps at least 8 mm.
-        let margin = 8.0 / 25.4 * 72.0;
-        for (page, b, text) in &words {
+        assert_fits(pdf);
+    }
+}
+
+/// Every word inside the printable margins, and no two words on top of each other.
+fn assert_fits(pdf: &Path) {
+    let (words, (width, height)) = words(pdf);
+    // The watermark (the only text taller than 20 pt) overlaps on purpose; nothing
+    // else may.
+    let words: Vec<_> = words
+        .into_iter()
+        .filter(|(_, b, _)| b[3] - b[1] < 20.0)
+        .collect();
+    assert!(words.len() > 200, "{} words", words.len());
+    // Printers leave about 5 mm unprinted; the sheet keeps at least 8 mm.
+    let margin = 8.0 / 25.4 * 72.0;
+    for (page, b, text) in &words {
+        assert!(
+            b[0] >= margin && b[2] <= width - margin && b[1] >= margin && b[3] <= height - margin,
+            "{}: page {page}: {text:?} at {b:?} is outside the margins",
+            pdf.display()
+        );
+    }
+    for (i, (pa, a, ta)) in words.iter().enumerate() {
+        for (pb, b, tb) in &words[i + 1..] {
+            let overlap_x = a[2].min(b[2]) - a[0].max(b[0]);
+            let overlap_y = a[3].min(b[3]) - a[1].max(b[1]);
             assert!(
-                b[0] >= margin
-                    && b[2] <= width - margin
-                    && b[1] >= margin
-                    && b[3] <= height - margin,
-                "{}: page {page}: {text:?} at {b:?} is outside the margins",
+                pa != pb || overlap_x <= 0.5 || overlap_y <= 0.5,
+                "{}: page {pa}: {ta:?} {a:?} overlaps {tb:?} {b:?}",
                 pdf.display()
             );
-        }
-        for (i, (pa, a, ta)) in words.iter().enumerate() {
-            for (pb, b, tb) in &words[i + 1..] {
-                let overlap_x = a[2].min(b[2]) - a[0].max(b[0]);
-                let overlap_y = a[3].min(b[3]) - a[1].max(b[1]);
-                assert!(
-                    pa != pb || overlap_x <= 0.5 || overlap_y <= 0.5,
-                    "{}: page {pa}: {ta:?} {a:?} overlaps {tb:?} {b:?}",
-                    pdf.display()
-                );
-            }
         }
     }
 }
@@ -361,4 +366,306 @@ fn verify_notices_a_changed_or_missing_sheet() {
     assert!(out.status.success(), "{}", all_output(&out));
     assert!(std::fs::read(&sheet).unwrap() == original);
     assert!(verify().status.success(), "{}", all_output(&verify()));
+}
+
+// ---- Rotations ----------------------------------------------------------------------
+
+const CHECKLISTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/checklists");
+
+/// The four drill ceremonies chained on the same kept tokens, as a team rehearses them:
+/// `b1` root, `b2` planned and `b3` emergency intermediate rotation, `b4` root rotation;
+/// each bundle's sheet also printed on Letter as `bN-letter.pdf`.
+fn chain() -> &'static tempfile::TempDir {
+    static CHAIN: OnceLock<tempfile::TempDir> = OnceLock::new();
+    CHAIN.get_or_init(|| {
+        for tool in TOOLS {
+            require(tool);
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let tokens = dir.join("tokens");
+        let ceremonies = [
+            ("root-ceremony.toml", "b1", None),
+            ("intermediate-rotation.toml", "b2", Some("b1")),
+            ("intermediate-rotation-emergency.toml", "b3", Some("b2")),
+            ("root-rotation.toml", "b4", Some("b3")),
+        ];
+        for (checklist, out, previous) in ceremonies {
+            let mut cmd = ceremony();
+            cmd.arg("rehearse")
+                .arg(format!("{CHECKLISTS}/{checklist}"))
+                .arg("--out")
+                .arg(dir.join(out));
+            match previous {
+                None => cmd.arg("--keep-tokens").arg(&tokens),
+                Some(p) => cmd
+                    .arg("--tokens")
+                    .arg(&tokens)
+                    .arg("--previous")
+                    .arg(dir.join(p)),
+            };
+            let result = run(&mut cmd);
+            assert!(
+                result.status.success(),
+                "{checklist}: {}",
+                all_output(&result)
+            );
+            let letter = dir.join(format!("{out}-letter.pdf"));
+            let result = run(ceremony()
+                .arg("sheet")
+                .arg(dir.join(out))
+                .args(["--paper", "letter", "--out"])
+                .arg(&letter));
+            assert!(result.status.success(), "{}", all_output(&result));
+        }
+        tmp
+    })
+}
+
+/// A bundle of the chain, its A4 sheet and its Letter copy.
+fn link(name: &str) -> (PathBuf, [PathBuf; 2]) {
+    let dir = chain().path();
+    let bundle = dir.join(name);
+    let sheets = [
+        bundle.join("fingerprint-sheet.pdf"),
+        dir.join(format!("{name}-letter.pdf")),
+    ];
+    (bundle, sheets)
+}
+
+/// SHA-256 of a certificate's DER: its fingerprint as `step` prints it.
+fn cert_fingerprint(path: &Path) -> String {
+    sha256_hex(&pem_der(path))
+}
+
+fn json(dir: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(dir.join("bundle.json")).unwrap()).unwrap()
+}
+
+/// A serial as a number: lowercase hex without leading zeros.
+fn serial_hex(openssl: &str) -> String {
+    openssl
+        .trim()
+        .to_lowercase()
+        .trim_start_matches('0')
+        .to_string()
+}
+
+/// The text of one page (or all with `None`), white space squeezed and continuations
+/// joined.
+fn page_text(pdf: &Path, page: Option<usize>) -> String {
+    let mut cmd = Command::new("pdftotext");
+    if let Some(n) = page {
+        cmd.args(["-f", &n.to_string(), "-l", &n.to_string()]);
+    }
+    squeeze(&tool(cmd.arg(pdf).arg("-")).replace(" \\\n", " "))
+}
+
+fn ca_url(checklist: &str) -> String {
+    let toml: toml::Table =
+        toml::from_str(&std::fs::read_to_string(format!("{CHECKLISTS}/{checklist}")).unwrap())
+            .unwrap();
+    toml["ceremony"]["ca_url"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn every_bundle_of_the_chain_verifies() {
+    for name in ["b1", "b2", "b3", "b4"] {
+        let (dir, _) = link(name);
+        let out = run(ceremony().arg("verify").arg(&dir));
+        assert!(out.status.success(), "{name}: {}", all_output(&out));
+    }
+}
+
+#[test]
+fn the_emergency_sheet_shows_the_revocation_and_an_unchanged_root() {
+    let (dir, sheets) = link("b3");
+    let (previous, _) = link("b2");
+    // What the CRL revokes, as openssl reads it: the previous intermediate.
+    let crl = tool(
+        Command::new("openssl")
+            .args(["crl", "-noout", "-text", "-in"])
+            .arg(dir.join("root_ca.crl")),
+    );
+    let revoked: Vec<String> = crl
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("Serial Number:"))
+        .map(serial_hex)
+        .collect();
+    let old_serial = tool(
+        Command::new("openssl")
+            .args(["x509", "-noout", "-serial", "-in"])
+            .arg(previous.join("intermediate_ca.crt")),
+    );
+    let old_serial = serial_hex(old_serial.trim().trim_start_matches("serial="));
+    assert_eq!(revoked, [old_serial.clone()], "{crl}");
+    // The sheet prints serials as bundle.json records them (with their leading zeros).
+    let manifest = json(&dir);
+    let old_serial = manifest["superseded"][0]["serial"].as_str().unwrap().to_string();
+    assert_eq!(serial_hex(&old_serial), revoked[0]);
+    let reason = crl
+        .lines()
+        .skip_while(|l| !l.contains("CRL Reason Code"))
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_lowercase()
+        .replace(' ', "-");
+    assert_eq!(reason, "key-compromise");
+    let number = tool(
+        Command::new("openssl")
+            .args(["crl", "-noout", "-crlnumber", "-in"])
+            .arg(dir.join("root_ca.crl")),
+    );
+    let number = u64::from_str_radix(number.trim().trim_start_matches("crlNumber=0x"), 16).unwrap();
+    let superseded = cert_fingerprint(&previous.join("intermediate_ca.crt"));
+    let root = cert_fingerprint(&dir.join("root_ca.crt"));
+    assert_eq!(root, cert_fingerprint(&previous.join("root_ca.crt")));
+    let previous_seal = sha256_hex(&std::fs::read(previous.join("SHA256SUMS")).unwrap());
+    assert_eq!(manifest["crl"]["revoked"][0]["reason"], reason.as_str());
+
+    for pdf in &sheets {
+        let text = page_text(pdf, None);
+        for value in [
+            format!("number {number},"),
+            format!("{old_serial} ({reason})"),
+            format!("Serial {old_serial}"),
+            format!("SHA-256 {superseded}"),
+            format!("Status REVOKED by this CRL ({reason})"),
+            format!("Kind {}", json(&previous)["kind"].as_str().unwrap()),
+            format!("Bundle seal {}", grouped(&previous_seal).join(" ")),
+            format!("Root SHA-256 {}", grouped(&root).join(" ")),
+        ] {
+            assert!(
+                text.contains(&value),
+                "{}: {value} missing from\n{text}",
+                pdf.display()
+            );
+        }
+        let first = page_text(pdf, Some(1));
+        assert!(first.contains("Root unchanged"), "{first}");
+        assert!(first.contains("clients need do nothing"), "{first}");
+        assert!(!text.contains("NEW ROOT"), "{text}");
+        assert_fits(pdf);
+    }
+    let fingerprint = std::fs::read_to_string(dir.join("FINGERPRINT.txt")).unwrap();
+    let lines: Vec<&str> = fingerprint.lines().collect();
+    assert_eq!(lines[0], root);
+    assert!(lines[1].contains("Root unchanged") && lines[1].contains("clients need do nothing"));
+    for value in [&old_serial, &superseded, &previous_seal, &reason] {
+        assert!(
+            fingerprint.contains(value.as_str()),
+            "{value} missing from\n{fingerprint}"
+        );
+    }
+}
+
+#[test]
+fn the_root_rotation_sheet_says_every_client_must_re_bootstrap() {
+    let (dir, sheets) = link("b4");
+    let (previous, _) = link("b3");
+    let new = cert_fingerprint(&dir.join("root_ca.crt"));
+    let old = cert_fingerprint(&previous.join("root_ca.crt"));
+    assert_ne!(new, old);
+    let old_intermediate = cert_fingerprint(&previous.join("intermediate_ca.crt"));
+    let url = ca_url("root-rotation.toml");
+    let command = format!("step ca bootstrap --force --ca-url {url} --fingerprint {new}");
+    let banner = "NEW ROOT: every client must re-bootstrap";
+    let old_label = "OLD root (no longer trusted after the overlap)";
+
+    for pdf in &sheets {
+        // All of it on the first page, the old root labelled as such.
+        let first = page_text(pdf, Some(1));
+        for value in [
+            banner.to_string(),
+            command.clone(),
+            format!("{old_label} {}", grouped(&old).join(" ")),
+            grouped(&new).join(" "),
+        ] {
+            assert!(
+                first.contains(&value),
+                "{}: {value} missing from page 1:\n{first}",
+                pdf.display()
+            );
+        }
+        assert!(!first.contains("Root unchanged"), "{first}");
+        // The superseded certificates with their fingerprints, and the bootstrap block.
+        let text = page_text(pdf, None);
+        for value in [
+            format!("SHA-256 {old}"),
+            format!("SHA-256 {old_intermediate}"),
+            format!("Client bootstrap: NEW ROOT"),
+        ] {
+            assert!(
+                text.contains(&value),
+                "{}: {value} missing from\n{text}",
+                pdf.display()
+            );
+        }
+        assert_eq!(text.matches(&command).count(), 2, "{text}");
+        assert_fits(pdf);
+    }
+    // FINGERPRINT.txt: the new root alone on the first line, the notice right under it.
+    let fingerprint = std::fs::read_to_string(dir.join("FINGERPRINT.txt")).unwrap();
+    let (first, rest) = fingerprint.split_once('\n').unwrap();
+    assert_eq!(first, new);
+    let notice = &rest[..rest.find("FINGERPRINT SHEET").unwrap()];
+    for value in [banner, &command, old_label, &old] {
+        assert!(notice.contains(value), "{value} missing from\n{notice}");
+    }
+    assert!(notice.find(old_label) < notice.find(old.as_str()));
+}
+
+#[test]
+fn every_qr_code_of_the_rotations_decodes_to_exactly_its_value() {
+    let tmp = chain();
+    for name in ["b3", "b4"] {
+        let (dir, sheets) = link(name);
+        let transcript = std::fs::read_to_string(dir.join("transcript.jsonl")).unwrap();
+        let mut expected = vec![
+            cert_fingerprint(&dir.join("root_ca.crt")),
+            cert_fingerprint(&dir.join("intermediate_ca.crt")),
+            sha256_hex(&std::fs::read(dir.join("SHA256SUMS")).unwrap()),
+            sha256_hex(transcript.lines().last().unwrap().as_bytes()),
+        ];
+        expected.sort();
+        for (pdf, paper) in sheets.iter().zip(["a4", "letter"]) {
+            let prefix = tmp.path().join(format!("qr-{name}-{paper}"));
+            tool(
+                Command::new("pdftoppm")
+                    .args(["-png", "-r", "150"])
+                    .arg(pdf)
+                    .arg(&prefix),
+            );
+            let mut found = Vec::new();
+            for page in 1..=page_count(pdf) {
+                let png = format!("{}-{page}.png", prefix.display());
+                let out = run(Command::new("zbarimg").args(["--raw", "-q"]).arg(&png));
+                found.extend(stdout(&out).lines().map(str::to_string));
+            }
+            found.sort();
+            assert_eq!(found, expected, "{name} on {paper}");
+        }
+    }
+}
+
+#[test]
+fn a_rotation_sheet_is_reproducible() {
+    let tmp = chain();
+    for name in ["b3", "b4"] {
+        let (dir, sheets) = link(name);
+        for (reference, paper) in sheets.iter().zip(["a4", "letter"]) {
+            let again = tmp.path().join(format!("again-{name}-{paper}.pdf"));
+            let out = run(ceremony()
+                .arg("sheet")
+                .arg(&dir)
+                .args(["--paper", paper, "--out"])
+                .arg(&again));
+            assert!(out.status.success(), "{}", all_output(&out));
+            assert!(
+                std::fs::read(&again).unwrap() == std::fs::read(reference).unwrap(),
+                "{name} on {paper} differs"
+            );
+        }
+    }
 }

@@ -65,7 +65,11 @@ mod tests {
         let report = drill_report("x", lines.as_bytes());
         assert!(report.contains("    1.500        0  a\n"), "{report}");
         assert!(report.contains("    2.000        1  b\n"), "{report}");
-        assert!(report.contains("    3.500        1  total (2 steps up to the export, 1 resumption(s))"), "{report}");
+        assert!(
+            report
+                .contains("    3.500        1  total (2 steps up to the export, 1 resumption(s))"),
+            "{report}"
+        );
         assert!(report.contains("  b: wrong PIN"), "{report}");
     }
 }

@@ -7,6 +7,7 @@
 //! same two calls, [`Engine::prompt`] and [`Engine::answer`], so no step has a second
 //! code path for drills.
 
+mod answer;
 pub mod clock;
 mod error;
 mod gates;

@@ -89,6 +89,10 @@ pub struct Sheet {
     pub certificates: Vec<SheetCert>,
     pub ssh: Vec<SheetSsh>,
     pub crl: Option<SheetCrl>,
+    /// The bundle this ceremony continues (rotations).
+    pub previous: Option<SheetPrevious>,
+    /// Certificates of the previous bundle that this ceremony replaced.
+    pub superseded: Vec<SheetSuperseded>,
     pub transcript_head: String,
     /// SHA-256 of `SHA256SUMS`; `None` while the checksums are not written yet (for
     /// `FINGERPRINT.txt`, which the seal covers).
@@ -141,6 +145,37 @@ pub struct SheetCrl {
     pub issuer: String,
     pub number: u64,
     pub next_update: String,
+    /// Every serial the CRL revokes, in bundle order.
+    pub revoked: Vec<SheetRevoked>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SheetRevoked {
+    /// Serial number, lowercase hex.
+    pub serial: String,
+    /// RFC 5280 reason, e.g. `key-compromise`.
+    pub reason: String,
+}
+
+/// The bundle a rotation started from, as its own sheet shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SheetPrevious {
+    pub kind: String,
+    /// The previous bundle's seal (SHA-256 of its `SHA256SUMS`).
+    pub seal: String,
+    pub root: Fingerprint,
+}
+
+/// A certificate of the previous bundle that this ceremony replaced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SheetSuperseded {
+    pub name: String,
+    pub subject: String,
+    pub serial: String,
+    pub not_after: String,
+    pub fingerprint: Fingerprint,
+    /// `Some(reason)` when this bundle's CRL revokes it.
+    pub revoked: Option<String>,
 }
 
 impl Sheet {
@@ -181,6 +216,48 @@ impl Sheet {
             "witness" => 1,
             _ => 2,
         });
+        let previous = manifest
+            .previous
+            .as_ref()
+            .map(|p| {
+                Ok::<_, SheetError>(SheetPrevious {
+                    kind: p.kind.clone(),
+                    seal: p.seal.clone(),
+                    root: p
+                        .root_fingerprint
+                        .parse()
+                        .map_err(|source| SheetError::Fingerprint {
+                            certificate: "root of the previous bundle".into(),
+                            source,
+                        })?,
+                })
+            })
+            .transpose()?;
+        let revoked = manifest.crl.as_ref().map(|c| c.revoked.as_slice());
+        let superseded = manifest
+            .superseded
+            .iter()
+            .map(|c| {
+                let reason = revoked
+                    .unwrap_or_default()
+                    .iter()
+                    .find(|r| same_serial(&r.serial, &c.serial))
+                    .map(|r| r.reason.clone());
+                Ok(SheetSuperseded {
+                    name: c.name.clone(),
+                    subject: c.subject.clone(),
+                    serial: c.serial.clone(),
+                    not_after: c.not_after.clone(),
+                    fingerprint: c.sha256.parse().map_err(|source| SheetError::Fingerprint {
+                        certificate: format!("superseded {}", c.name),
+                        source,
+                    })?,
+                    revoked: c
+                        .revoked
+                        .then(|| reason.unwrap_or_else(|| "reason not recorded".into())),
+                })
+            })
+            .collect::<Result<Vec<_>, SheetError>>()?;
         Ok(Sheet {
             drill: manifest.drill,
             ceremony: manifest.ceremony.clone(),
@@ -215,7 +292,17 @@ impl Sheet {
                 issuer: c.issuer.clone(),
                 number: c.number,
                 next_update: c.next_update.clone(),
+                revoked: c
+                    .revoked
+                    .iter()
+                    .map(|r| SheetRevoked {
+                        serial: r.serial.clone(),
+                        reason: r.reason.clone(),
+                    })
+                    .collect(),
             }),
+            previous,
+            superseded,
             transcript_head: manifest.transcript.head.clone(),
             seal: seal.map(str::to_string),
         })
@@ -227,19 +314,77 @@ impl Sheet {
     }
 
     /// `step ca bootstrap --ca-url <url> --fingerprint <root>`: the exact line clients run.
+    /// After a new root it has `--force`, which replaces the root a client already has.
     pub fn bootstrap_command(&self) -> Option<String> {
         self.root().map(|root| {
             format!(
-                "step ca bootstrap --ca-url {} --fingerprint {}",
+                "step ca bootstrap {}--ca-url {} --fingerprint {}",
+                if self.new_root() { "--force " } else { "" },
                 self.ca_url,
                 root.fingerprint.hex()
             )
         })
     }
+
+    /// Whether clients must trust a new root: a root rotation, or (which a rotation of
+    /// another kind never does) a root that differs from the previous bundle's.
+    pub fn new_root(&self) -> bool {
+        self.kind == "root-rotation"
+            || self
+                .previous
+                .as_ref()
+                .zip(self.root())
+                .is_some_and(|(p, r)| p.root != r.fingerprint)
+    }
+
+    /// The root that clients trusted before this ceremony, when this one replaces it.
+    pub fn old_root(&self) -> Option<&Fingerprint> {
+        self.previous
+            .as_ref()
+            .map(|p| &p.root)
+            .filter(|_| self.new_root())
+    }
+
+    /// Whether this ceremony continues a previous one with the very same root, so that
+    /// clients need do nothing.
+    pub fn root_unchanged(&self) -> bool {
+        self.previous.is_some() && self.root().is_some() && !self.new_root()
+    }
+
+    /// What the sheet says about a superseded certificate: revoked, or valid until when.
+    pub fn superseded_status(&self, cert: &SheetSuperseded) -> String {
+        let mut status = match &cert.revoked {
+            Some(reason) => format!("REVOKED by this CRL ({reason})"),
+            None => format!("still valid until {}", human_time(&cert.not_after)),
+        };
+        if self.old_root() == Some(&cert.fingerprint) {
+            status.push_str("; OLD root: no longer trusted after the overlap");
+        }
+        status
+    }
 }
+
+/// Two hex serials are the same number whatever their case and leading zeros.
+fn same_serial(a: &str, b: &str) -> bool {
+    let norm = |s: &str| s.trim_start_matches('0').to_ascii_lowercase();
+    norm(a) == norm(b)
+}
+
+/// The words of the new-root banner, the same on paper and in `FINGERPRINT.txt`.
+pub const NEW_ROOT: &str = "NEW ROOT: every client must re-bootstrap";
+pub const OLD_ROOT: &str = "OLD root (no longer trusted after the overlap)";
+pub const ROOT_UNCHANGED: &str =
+    "Root unchanged: the same root fingerprint as the previous sheet; clients need do nothing.";
 
 impl SheetCert {
     /// "Root CA certificate", "Intermediate CA certificate".
+    pub fn title(&self) -> String {
+        format!("{} CA certificate", capitalise(&self.name))
+    }
+}
+
+impl SheetSuperseded {
+    /// "Intermediate CA certificate", as the previous sheet called it.
     pub fn title(&self) -> String {
         format!("{} CA certificate", capitalise(&self.name))
     }

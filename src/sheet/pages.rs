@@ -4,10 +4,14 @@
 //! A block (a certificate, the seal, the signatures) never splits: when it would run
 //! into the footer it starts a new page, measured by drawing it once on a scratch page.
 //! The bundle's facts always start a new page, so a root ceremony prints as two pages:
-//! the certificates, then the bundle, tokens and signatures. Every page gets a footer
+//! the certificates, then the bundle, tokens and signatures. A rotation adds, on the
+//! first page, what clients must do (the NEW ROOT banner or the root-unchanged line)
+//! and the bundle it continues from, and after its certificates the superseded ones:
+//! three pages. Every page gets a footer
 //! with initials fields and "Page n of N", and in a drill a DRILL watermark under
 //! everything.
 
+use super::blocks::REVOKED_IN_BLOCK;
 use super::canvas::{Canvas, Font};
 use super::qr::{self, QUIET_MODULES};
 use super::{Sheet, SheetError, grouped};
@@ -42,12 +46,42 @@ pub fn draw(sheet: &Sheet, width: f32, height: f32) -> Result<Vec<PdfPage>, Shee
         page: Page::new(sheet, width, height),
     };
     flow.page.header();
+    if sheet.new_root() {
+        flow.block(&|p| {
+            p.new_root_banner();
+            Ok(())
+        })?;
+    } else if sheet.root_unchanged() {
+        flow.block(&|p| {
+            p.root_unchanged();
+            Ok(())
+        })?;
+    }
+    if sheet.previous.is_some() {
+        flow.block(&|p| {
+            p.continues_from();
+            Ok(())
+        })?;
+    }
     for cert in &sheet.certificates {
         flow.block(&|p| p.certificate(cert))?;
+    }
+    for (i, cert) in sheet.superseded.iter().enumerate() {
+        flow.block(&|p| {
+            p.superseded(cert, i == 0);
+            Ok(())
+        })?;
     }
     if !sheet.ssh.is_empty() || sheet.crl.is_some() {
         flow.block(&|p| {
             p.ssh_and_crl();
+            Ok(())
+        })?;
+    }
+    let more_revoked = sheet.crl.iter().flat_map(|c| c.revoked.iter());
+    for revoked in more_revoked.skip(REVOKED_IN_BLOCK) {
+        flow.block(&|p| {
+            p.revoked(revoked, false);
             Ok(())
         })?;
     }

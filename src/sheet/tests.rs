@@ -122,6 +122,136 @@ fn without_a_root_the_first_line_is_empty_and_there_is_no_bootstrap() {
     assert!(sheet.bootstrap_command().is_none());
 }
 
+const OLD_ROOT_FP: &str = "5dbe27a0edc22606877bbd3096e608696c7a06e2488503ea0a821f77476bf78c";
+const OLD_INTERMEDIATE: &str = "18d2162a4bb3f0ae41d5a8e7cfd574bfbd2a60b1e2b48480d575c940958b79de";
+const REVOKED_SERIAL: &str = "4ed2847e02d594c00c6cab6065d822345d0b644b";
+
+/// The manifest of a rotation of `kind` from a bundle whose root was `previous_root`.
+fn rotation(kind: &str, previous_root: &str, revoke: bool) -> Manifest {
+    let mut m = manifest(true);
+    m.kind = kind.into();
+    m.previous = Some(
+        serde_json::from_value(serde_json::json!({
+            "kind": "root", "seal": SEAL, "root_fingerprint": previous_root,
+        }))
+        .unwrap(),
+    );
+    let old = |name: &str, serial: &str, sha: &str, revoked: bool| {
+        serde_json::from_value(serde_json::json!({
+            "name": name, "subject": format!("Old {name} CA"), "serial": serial,
+            "not_after": "2036-11-20T10:17:10Z", "sha256": sha, "revoked": revoked,
+        }))
+        .unwrap()
+    };
+    m.superseded = vec![old(
+        "intermediate",
+        REVOKED_SERIAL,
+        OLD_INTERMEDIATE,
+        revoke,
+    )];
+    if previous_root != ROOT {
+        m.superseded
+            .push(old("root", "65d9f30e", previous_root, false));
+    }
+    if revoke {
+        m.crl.as_mut().unwrap().revoked = vec![
+            serde_json::from_value(serde_json::json!({
+                "serial": REVOKED_SERIAL, "reason": "key-compromise",
+            }))
+            .unwrap(),
+        ];
+    }
+    m
+}
+
+#[test]
+fn a_root_rotation_says_right_under_the_fingerprint_that_clients_re_bootstrap() {
+    let sheet = Sheet::from_manifest(&rotation("root-rotation", OLD_ROOT_FP, false), None).unwrap();
+    assert!(sheet.new_root() && !sheet.root_unchanged());
+    assert_eq!(sheet.old_root().unwrap().hex(), OLD_ROOT_FP);
+    let command =
+        format!("step ca bootstrap --force --ca-url https://ca.example.org --fingerprint {ROOT}");
+    assert_eq!(sheet.bootstrap_command().unwrap(), command);
+    let text = sheet.text();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], ROOT);
+    assert!(lines[1].starts_with("====="), "{text}");
+    assert_eq!(
+        lines[2],
+        "NEW ROOT: every client must re-bootstrap, with exactly:"
+    );
+    assert_eq!(lines[3], format!("  {command}"));
+    let banner_end = 1
+        + lines[1..]
+            .iter()
+            .skip(1)
+            .position(|l| l.starts_with("====="))
+            .unwrap()
+        + 1;
+    let banner = lines[..banner_end].join("\n");
+    assert!(
+        banner.contains(&format!(
+            "OLD root (no longer trusted after the overlap):\n  {OLD_ROOT_FP}"
+        )),
+        "{text}"
+    );
+    for fact in [
+        "continues from the previous bundle:",
+        &format!("  root SHA-256:    {OLD_ROOT_FP}"),
+        &format!("  bundle seal:     {SEAL}"),
+        "  Root CA certificate (superseded)",
+        "still valid until 2036-11-20 10:17:10 UTC; OLD root: no longer trusted after the overlap",
+        &format!("    SHA-256:   {OLD_INTERMEDIATE}"),
+        "  revokes: no certificate",
+    ] {
+        assert!(text.contains(fact), "{fact:?} missing from:\n{text}");
+    }
+    assert!(!text.contains("Root unchanged"));
+}
+
+#[test]
+fn an_intermediate_rotation_says_the_root_is_unchanged_and_lists_revocations() {
+    let sheet = Sheet::from_manifest(
+        &rotation("intermediate-rotation-emergency", ROOT, true),
+        None,
+    )
+    .unwrap();
+    assert!(sheet.root_unchanged() && !sheet.new_root());
+    assert!(sheet.old_root().is_none());
+    assert!(!sheet.bootstrap_command().unwrap().contains("--force"));
+    let text = sheet.text();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], ROOT);
+    assert_eq!(lines[1], ROOT_UNCHANGED);
+    for fact in [
+        &format!("    serial:    {REVOKED_SERIAL}"),
+        "    status:    REVOKED by this CRL (key-compromise)",
+        &format!("  revokes: {REVOKED_SERIAL} (key-compromise)"),
+    ] {
+        assert!(text.contains(fact), "{fact:?} missing from:\n{text}");
+    }
+    assert!(!text.contains("NEW ROOT"));
+    // Without `previous` there is neither.
+    let plain = Sheet::from_manifest(&manifest(true), None).unwrap();
+    assert!(!plain.new_root() && !plain.root_unchanged());
+}
+
+#[test]
+fn a_rotation_that_changes_the_root_is_a_new_root_whatever_its_kind() {
+    let sheet =
+        Sheet::from_manifest(&rotation("intermediate-rotation", OLD_ROOT_FP, false), None).unwrap();
+    assert!(sheet.new_root());
+    assert!(sheet.text().contains(NEW_ROOT));
+}
+
+#[test]
+fn a_malformed_previous_root_is_an_error() {
+    let mut m = rotation("root-rotation", OLD_ROOT_FP, false);
+    m.previous.as_mut().unwrap().root_fingerprint = "abcd".into();
+    let err = Sheet::from_manifest(&m, None).unwrap_err();
+    assert!(err.to_string().contains("previous bundle"), "{err}");
+}
+
 #[cfg(feature = "sheet")]
 mod pdf {
     use super::*;
@@ -155,6 +285,33 @@ mod pdf {
             let (w, h) = page_size(paper);
             assert_eq!(super::super::pages::draw(&sheet, w, h).unwrap().len(), 2);
         }
+    }
+
+    #[test]
+    fn rotations_fit_three_pages_on_both_papers_and_a_long_crl_flows_on() {
+        for m in [
+            rotation("root-rotation", OLD_ROOT_FP, false),
+            rotation("intermediate-rotation-emergency", ROOT, true),
+        ] {
+            let sheet = Sheet::from_manifest(&m, Some(SEAL)).unwrap();
+            for paper in [Paper::A4, Paper::Letter] {
+                let (w, h) = page_size(paper);
+                let pages = super::super::pages::draw(&sheet, w, h).unwrap();
+                assert_eq!(pages.len(), 3, "{} on {paper:?}", m.kind);
+            }
+        }
+        let mut m = rotation("intermediate-rotation-emergency", ROOT, true);
+        let crl = m.crl.as_mut().unwrap();
+        crl.revoked = (0..120)
+            .map(|i| crate::bundle::RevokedRef {
+                serial: format!("{i:040x}"),
+                reason: "superseded".into(),
+            })
+            .collect();
+        let sheet = Sheet::from_manifest(&m, Some(SEAL)).unwrap();
+        let (w, h) = page_size(Paper::A4);
+        let pages = super::super::pages::draw(&sheet, w, h).unwrap();
+        assert!(pages.len() >= 4, "{} pages", pages.len());
     }
 
     #[test]

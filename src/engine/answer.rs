@@ -1,0 +1,271 @@
+//! Taking answers: checking each against the question it answers, logging in at once
+//! when a PIN arrives, and completing a step (act, record, move on) when its last input
+//! is in.
+
+use super::error::EngineError;
+use super::gates::{self, Gate, SERIAL_SUFFIX};
+use super::prompt::{Answer, Challenge, Outcome, PinKind, Role};
+use super::run::Engine;
+use super::state::Person;
+use super::transcript::RecordKind;
+use crate::hsm::UserSession;
+use crate::secret::Pin;
+use serde_json::json;
+
+impl Engine {
+    /// Gives the engine what the current prompt asked for.
+    pub fn answer(&mut self, answer: Answer) -> Result<Outcome, EngineError> {
+        if self.next >= self.durations.len() {
+            return Err(EngineError::Finished);
+        }
+        self.ensure_planned()?;
+        let gate = self
+            .gates
+            .as_ref()
+            .and_then(|g| g.first().cloned())
+            .expect("a planned step has gates");
+        self.take(&gate, answer)?;
+        if let Some(gates) = self.gates.as_mut() {
+            gates.remove(0);
+        }
+        if self.gates.as_ref().is_some_and(|g| g.is_empty()) {
+            return self.complete_step();
+        }
+        Ok(Outcome::Pending)
+    }
+
+    fn take(&mut self, gate: &Gate, answer: Answer) -> Result<(), EngineError> {
+        match (gate, answer) {
+            (Gate::Participant(role), Answer::Participant { name, initials }) => {
+                self.take_participant(*role, name, initials)
+            }
+            (Gate::ChooseToken(token), Answer::Token { serial }) => self.take_token(token, &serial),
+            (Gate::SerialSuffix, Answer::Text(typed)) => {
+                let serial = self
+                    .chosen
+                    .as_ref()
+                    .map(|t| t.serial.clone())
+                    .unwrap_or_default();
+                let challenge = Challenge::SerialSuffix {
+                    serial,
+                    count: SERIAL_SUFFIX,
+                };
+                check_typed(&challenge, &typed)
+            }
+            (Gate::TypeBack(_, challenge), Answer::Text(typed)) => check_typed(challenge, &typed),
+            (Gate::Confirm(role), Answer::Confirm { initials }) => {
+                self.take_confirm(*role, &initials)
+            }
+            (Gate::InitPin(token, kind), Answer::Pin(pin)) => self.take_init_pin(token, *kind, pin),
+            (Gate::Login(token), Answer::Pin(pin)) => self.login(token, pin),
+            (gate, answer) => Err(EngineError::UnexpectedAnswer(format!(
+                "expected {gate:?}, got {}",
+                answer_kind(&answer)
+            ))),
+        }
+    }
+
+    fn take_participant(
+        &mut self,
+        role: Role,
+        name: String,
+        initials: String,
+    ) -> Result<(), EngineError> {
+        let (name, initials) = (name.trim().to_string(), initials.trim().to_uppercase());
+        if name.is_empty() || initials.is_empty() || initials.chars().count() > 4 {
+            return Err(EngineError::Rejected(
+                "a name and initials (1 to 4 letters) are needed".into(),
+            ));
+        }
+        if self
+            .state
+            .participants
+            .values()
+            .any(|p| p.initials == initials)
+        {
+            return Err(EngineError::Rejected(format!(
+                "initials {initials} are taken; the two people need different initials"
+            )));
+        }
+        self.state
+            .participants
+            .insert(role, Person { name, initials });
+        if self.state.participants.len() == 2 && !self.participants_recorded {
+            let body = serde_json::to_value(&self.state.participants).expect("serialisable");
+            self.transcript.append(RecordKind::Participants, body)?;
+            self.participants_recorded = true;
+        }
+        Ok(())
+    }
+
+    fn take_token(&mut self, token: &str, serial: &str) -> Result<(), EngineError> {
+        if let Some(expected) = self.expected_serials.get(token)
+            && expected != serial
+        {
+            return Err(EngineError::NotThePreviousToken {
+                role: token.to_string(),
+                expected: expected.clone(),
+                found: serial.to_string(),
+            });
+        }
+        if self.state.tokens.values().any(|t| t.serial == serial) {
+            return Err(EngineError::Rejected(format!(
+                "token {serial} already has another role; choose the token for {token}"
+            )));
+        }
+        let info = self.cfg.module.token(serial)?;
+        if info.serial.is_empty() {
+            return Err(EngineError::Rejected(
+                "this token reports no serial; it cannot be identified".into(),
+            ));
+        }
+        self.chosen = Some(info);
+        Ok(())
+    }
+
+    fn take_confirm(&mut self, role: Role, initials: &str) -> Result<(), EngineError> {
+        let person = self.state.participants.get(&role).ok_or_else(|| {
+            EngineError::Rejected(format!("the {} has not been named", role.name()))
+        })?;
+        if !initials.trim().eq_ignore_ascii_case(&person.initials) {
+            return Err(EngineError::Rejected(format!(
+                "these are not the {}'s initials; the {} ({}) confirms this",
+                role.name(),
+                role.name(),
+                person.name
+            )));
+        }
+        self.confirmations.push(json!({
+            "role": role.name(),
+            "name": person.name,
+            "initials": person.initials,
+            "at": super::clock::now_rfc3339(),
+        }));
+        Ok(())
+    }
+
+    fn take_init_pin(&mut self, token: &str, kind: PinKind, pin: Pin) -> Result<(), EngineError> {
+        let spec = self.checklist().tokens.get(token).cloned();
+        let rule = spec.as_ref().map(|t| match kind {
+            PinKind::NewUser | PinKind::User => &t.user_pin,
+            PinKind::CurrentSo | PinKind::NewSo => &t.so_pin,
+        });
+        if let Some(rule) = rule
+            && let Err(problem) = rule.check(pin.expose())
+        {
+            return Err(EngineError::Rejected(format!(
+                "the {} does not follow the checklist's rule ({}): {problem}",
+                kind.describe(),
+                rule.describe()
+            )));
+        }
+        self.init_pins.push((kind, pin));
+        Ok(())
+    }
+
+    /// Logs in at once, so a wrong PIN is reported while the person is at the keyboard.
+    fn login(&mut self, token: &str, pin: Pin) -> Result<(), EngineError> {
+        let serial = self.serial_of(token)?;
+        let result = UserSession::login(&self.cfg.module, &serial, &pin);
+        drop(pin);
+        match result {
+            Ok(session) => {
+                self.reconcile(token, &session)?;
+                self.sessions.insert(token.to_string(), session);
+                Ok(())
+            }
+            Err(e) => {
+                self.record_error(&e.to_string())?;
+                Err(e.into())
+            }
+        }
+    }
+
+    pub(super) fn record_error(&mut self, message: &str) -> Result<(), EngineError> {
+        let body = json!({
+            "index": self.next,
+            "id": self.step_id(self.next),
+            "error": message,
+        });
+        self.transcript.append(RecordKind::Error, body)?;
+        Ok(())
+    }
+
+    fn complete_step(&mut self) -> Result<Outcome, EngineError> {
+        let facts = match self.execute() {
+            Ok(facts) => facts,
+            Err(e) => {
+                self.record_error(&e.to_string())?;
+                self.gates = None;
+                self.init_pins.clear();
+                return Err(e);
+            }
+        };
+        let (begun, started) = self.started.take().expect("a planned step has a start");
+        let took = begun.elapsed();
+        let step = &self.checklist().steps[self.next];
+        let body = json!({
+            "index": self.next,
+            "id": step.id,
+            "kind": step.action.kind_name(),
+            "title": step.title,
+            "started": started,
+            "ended": super::clock::now_rfc3339(),
+            "seconds": took.as_secs_f64(),
+            "confirmed_by": self.confirmations,
+            "facts": facts,
+        });
+        let id = step.id.clone();
+        self.transcript.append(RecordKind::Step, body)?;
+        self.state.apply(&facts);
+        self.durations[self.next] = Some(took);
+        self.next += 1;
+        self.gates = None;
+        self.close_unneeded_sessions();
+        if self.next == self.durations.len() {
+            return Ok(Outcome::Finished);
+        }
+        Ok(Outcome::StepDone {
+            index: self.next - 1,
+            id,
+            took,
+        })
+    }
+
+    /// Logs out of every token no later step needs.
+    fn close_unneeded_sessions(&mut self) {
+        let later: Vec<String> = self.checklist().steps[self.next..]
+            .iter()
+            .flat_map(|s| gates::tokens_used(self.checklist(), &s.action))
+            .collect();
+        self.sessions.retain(|token, _| later.contains(token));
+    }
+}
+
+fn check_typed(challenge: &Challenge, typed: &str) -> Result<(), EngineError> {
+    if challenge.accepts(typed) {
+        Ok(())
+    } else {
+        Err(EngineError::Rejected(match challenge {
+            Challenge::SerialSuffix { .. } => {
+                "the characters typed do not match the end of the chosen token's serial; check the device"
+                    .to_string()
+            }
+            Challenge::EraseToken { .. } => "the serial typed does not match the token to be erased".into(),
+            Challenge::Authorise { phrase } => format!("type exactly: {phrase}"),
+            Challenge::FingerprintGroups { .. } => {
+                "the groups typed do not match the fingerprint; read them again from the paper".into()
+            }
+        }))
+    }
+}
+
+fn answer_kind(answer: &Answer) -> &'static str {
+    match answer {
+        Answer::Participant { .. } => "a participant",
+        Answer::Token { .. } => "a token",
+        Answer::Text(_) => "text",
+        Answer::Pin(_) => "a PIN",
+        Answer::Confirm { .. } => "a confirmation",
+    }
+}
