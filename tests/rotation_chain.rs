@@ -190,6 +190,28 @@ fn four_ceremonies_chain_on_the_same_tokens() {
         .clone();
     assert_eq!(m3["crl"]["revoked"][0]["serial"], revoked_serial);
     assert_eq!(m3["crl"]["revoked"][0]["reason"], "key-compromise");
+    // with_superseded: the first intermediate (superseded by b2, its key on the same
+    // token) is revoked too.
+    assert_eq!(
+        m3["crl"]["revoked"][1]["serial"],
+        named(&m1, "intermediate")["serial"]
+    );
+    let (ok, text) = openssl(
+        dir,
+        &[
+            "verify",
+            "-crl_check",
+            "-CRLfile",
+            "b3-crl.pem",
+            "-CAfile",
+            "b3/root_ca.crt",
+            "b1/intermediate_ca.crt",
+        ],
+    );
+    assert!(
+        !ok && text.contains("certificate revoked"),
+        "the first intermediate must be revoked too:\n{text}"
+    );
     assert_eq!(m3["superseded"][0]["revoked"], true);
 
     // Root rotation: the new chain verifies only against the new root.

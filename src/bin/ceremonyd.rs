@@ -190,13 +190,19 @@ fn import(bundle: &Path, root: &str, target: &Target, allow_drill: bool) -> Resu
     };
     let ca = target.ca_dir.display();
     if done.already {
-        println!("{ca}: bundle {} is installed already (generation {})", done.seal, done.generation);
+        println!(
+            "{ca}: bundle {} is installed already (generation {})",
+            done.seal, done.generation
+        );
     } else {
         if let Some(n) = done.migrated {
             println!("{ca}: the plain step-ca folders were kept as generation {n}");
         }
         let previous = done.previous.map_or("none".into(), |p| p.to_string());
-        println!("{ca}: installed generation {} (previous {previous})", done.generation);
+        println!(
+            "{ca}: installed generation {} (previous {previous})",
+            done.generation
+        );
         let drill = if done.drill { " (DRILL)" } else { "" };
         println!("kind:    {}{drill}", done.kind);
         println!("seal:    {}", done.seal);
@@ -206,7 +212,11 @@ fn import(bundle: &Path, root: &str, target: &Target, allow_drill: bool) -> Resu
         println!("next:    restart step-ca, then run `ceremonyd check-hsm`");
     }
     log::info(
-        if done.already { "import.already" } else { "import.installed" },
+        if done.already {
+            "import.already"
+        } else {
+            "import.installed"
+        },
         &[
             ("ca_dir", &ca),
             ("generation", &done.generation),

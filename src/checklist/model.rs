@@ -220,6 +220,10 @@ pub struct RevokeSpec {
     /// Its name in the previous bundle (e.g. `intermediate`).
     pub certificate: String,
     pub reason: RevokeReason,
+    /// Also revoke every certificate the previous bundle lists as superseded and not yet
+    /// revoked (older intermediates whose keys sit on the same compromised token).
+    #[serde(default)]
+    pub with_superseded: bool,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]

@@ -20,6 +20,7 @@ pub(super) struct Walk {
 
 enum Ty {
     Str,
+    Bool,
     /// An integer in `min..=max`.
     Int(i64, i64),
     /// A string that must be one of the given values (`what` names the set).
@@ -139,6 +140,7 @@ const CRL: &[Field] = &[
 const REVOKE: &[Field] = &[
     req("certificate", Ty::Str),
     req("reason", Ty::Choice("revocation reason", REVOKE_REASONS)),
+    opt("with_superseded", Ty::Bool),
 ];
 pub(super) const REVOKE_REASONS: &[&str] = &[
     "unspecified",
@@ -207,7 +209,7 @@ impl Walk {
 
     fn value(&mut self, value: &mut Value, ty: &Ty, path: &str) {
         match (ty, value) {
-            (Ty::Str, Value::String(_)) => {}
+            (Ty::Str, Value::String(_)) | (Ty::Bool, Value::Boolean(_)) => {}
             (Ty::Int(min, max), Value::Integer(n)) => {
                 if *n < *min || *n > *max {
                     let range = if *max == i64::MAX {
@@ -316,6 +318,7 @@ impl Walk {
 fn expected(ty: &Ty) -> &'static str {
     match ty {
         Ty::Str | Ty::Choice(..) => "a string",
+        Ty::Bool => "true or false",
         Ty::Int(..) => "an integer",
         Ty::StrList => "an array of strings",
         Ty::Table(_) | Ty::Named(_) => "a table",

@@ -134,7 +134,9 @@ pub fn lock(dir: &Path) -> Result<std::fs::File, DaemonError> {
     })?;
     // SAFETY: flock on a descriptor we own.
     if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
-        return Err(DaemonError::io("flock", dir)(std::io::Error::last_os_error()));
+        return Err(DaemonError::io("flock", dir)(
+            std::io::Error::last_os_error(),
+        ));
     }
     Ok(file)
 }
@@ -156,7 +158,9 @@ fn write_generation(
     files: &[NewFile],
     info: &GenerationInfo,
 ) -> Result<(), DaemonError> {
-    let tmp = ca.generations().join(format!(".{}.tmp", generation::name(n)));
+    let tmp = ca
+        .generations()
+        .join(format!(".{}.tmp", generation::name(n)));
     w.mkdir(&tmp, 0o755)?;
     let mut dirs = BTreeSet::new();
     for f in files {
@@ -191,7 +195,9 @@ fn write_generation(
 /// The one step that changes what step-ca sees.
 fn switch(w: &mut Writer, ca: &CaDir, n: u32, why: &str) -> Result<(), DaemonError> {
     let stamp = OffsetDateTime::now_utc().unix_timestamp_nanos();
-    let tmp = ca.state().join(format!("current.{why}-{}-{stamp}.tmp", generation::name(n)));
+    let tmp = ca
+        .state()
+        .join(format!("current.{why}-{}-{stamp}.tmp", generation::name(n)));
     let target = format!("generations/{}", generation::name(n));
     w.point(&ca.current_link(), &target, &tmp)
 }

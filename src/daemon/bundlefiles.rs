@@ -85,7 +85,11 @@ fn refuse(what: impl Into<String>) -> DaemonError {
 
 impl Parts {
     pub fn pick(m: &Manifest, files: &BundleFiles) -> Result<Parts, DaemonError> {
-        let roots: Vec<_> = m.certificates.iter().filter(|c| c.issuer.is_none()).collect();
+        let roots: Vec<_> = m
+            .certificates
+            .iter()
+            .filter(|c| c.issuer.is_none())
+            .collect();
         let [root] = roots.as_slice() else {
             return Err(refuse(format!("has {} root certificates", roots.len())));
         };
@@ -98,7 +102,9 @@ impl Parts {
             return Err(refuse(format!("has {} intermediates", inters.len())));
         };
         let cert = |c: &crate::bundle::BundleCert| -> Result<CertPart, DaemonError> {
-            let pem = files.get(&c.file).ok_or_else(|| refuse(format!("lacks {}", c.file)))?;
+            let pem = files
+                .get(&c.file)
+                .ok_or_else(|| refuse(format!("lacks {}", c.file)))?;
             let der = pem_der(pem).ok_or_else(|| refuse(format!("{} is not PEM", c.file)))?;
             Ok(CertPart {
                 sha256: Fingerprint::of(&der).hex(),
@@ -128,7 +134,9 @@ impl Parts {
         let crl = match &m.crl {
             None => None,
             Some(c) => {
-                let bytes = files.get(&c.file).ok_or_else(|| refuse(format!("lacks {}", c.file)))?;
+                let bytes = files
+                    .get(&c.file)
+                    .ok_or_else(|| refuse(format!("lacks {}", c.file)))?;
                 let issuer = m.certificates.iter().find(|x| x.name == c.issuer);
                 let issuer = issuer.ok_or_else(|| refuse("names no CRL issuer"))?;
                 let issuer_part = cert(issuer)?;

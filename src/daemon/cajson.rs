@@ -46,8 +46,7 @@ fn pct(s: &str) -> String {
 
 /// The new `ca.json` bytes from the existing ones.
 pub fn rewrite(existing: &[u8], keys: &StepKeys) -> Result<Vec<u8>, String> {
-    let mut doc: Value =
-        serde_json::from_slice(existing).map_err(|e| format!("not JSON: {e}"))?;
+    let mut doc: Value = serde_json::from_slice(existing).map_err(|e| format!("not JSON: {e}"))?;
     let top = doc
         .as_object_mut()
         .ok_or("the top level is not a JSON object")?;
@@ -75,7 +74,10 @@ pub fn rewrite(existing: &[u8], keys: &StepKeys) -> Result<Vec<u8>, String> {
 }
 
 /// The object member `key` of `map`, created (at the end) when missing.
-fn object_at<'a>(map: &'a mut Map<String, Value>, key: &str) -> Result<&'a mut Map<String, Value>, String> {
+fn object_at<'a>(
+    map: &'a mut Map<String, Value>,
+    key: &str,
+) -> Result<&'a mut Map<String, Value>, String> {
     let entry = map
         .entry(key.to_owned())
         .or_insert_with(|| Value::Object(Map::new()));
@@ -199,7 +201,12 @@ mod tests {
         let before = b"{\n\t\"root\": \"/old\",\n\t\"zz\": {\"b\": 1, \"a\": 2},\n\t\"authority\": {\"enableAdmin\": true, \"provisioners\": []}\n}\n";
         let after = rewrite(before, &keys()).unwrap();
         let text = String::from_utf8(after).unwrap();
-        assert!(text.starts_with("{\n\t\"root\": \"/home/step/certs/root_ca.crt\",\n\t\"zz\": {\n\t\t\"b\": 1,"), "{text}");
+        assert!(
+            text.starts_with(
+                "{\n\t\"root\": \"/home/step/certs/root_ca.crt\",\n\t\"zz\": {\n\t\t\"b\": 1,"
+            ),
+            "{text}"
+        );
         let v: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["authority"]["enableAdmin"], false);
         assert_eq!(v["authority"]["claims"]["enableSSHCA"], true);
@@ -208,7 +215,10 @@ mod tests {
             v["kms"]["uri"],
             "pkcs11:module-path=/usr/lib/opensc-pkcs11.so;serial=DENK%201?pin-source=/run/secrets/pin"
         );
-        assert_eq!(kms_serial(v["kms"]["uri"].as_str().unwrap()).as_deref(), Some("DENK 1"));
+        assert_eq!(
+            kms_serial(v["kms"]["uri"].as_str().unwrap()).as_deref(),
+            Some("DENK 1")
+        );
     }
 
     #[test]

@@ -86,12 +86,13 @@ pub fn check_hsm(req: &CheckRequest<'_>) -> Result<Report, DaemonError> {
     let certs = ca.installed_sub(&layout, generation::CERTS);
     let config = ca.installed_sub(&layout, generation::CONFIG);
     let ca_json_path = config.join(step::CA_JSON);
-    let installed = cajson::installed_keys(&super::fsx::read_regular(&ca_json_path)?).map_err(
-        |reason| DaemonError::CaJson {
-            path: ca_json_path.clone(),
-            reason,
-        },
-    )?;
+    let installed =
+        cajson::installed_keys(&super::fsx::read_regular(&ca_json_path)?).map_err(|reason| {
+            DaemonError::CaJson {
+                path: ca_json_path.clone(),
+                reason,
+            }
+        })?;
     let expected = expected_keys(&certs, &installed);
     let mut lines = header(req, &layout);
     let module = Module::load(req.module)?;
@@ -108,7 +109,10 @@ pub fn check_hsm(req: &CheckRequest<'_>) -> Result<Report, DaemonError> {
     let mut passed = true;
     let kms_serial = installed.kms_uri.as_deref().and_then(cajson::kms_serial);
     if kms_serial.as_deref() == Some(req.serial) {
-        lines.push(format!("[PASS] kms   ca.json kms URI names serial {}", req.serial));
+        lines.push(format!(
+            "[PASS] kms   ca.json kms URI names serial {}",
+            req.serial
+        ));
     } else {
         passed = false;
         lines.push(format!(
@@ -199,7 +203,11 @@ fn check_key(session: &UserSession, exp: &Expected) -> (bool, String) {
     };
     let key = match session.find_key(&id, &label) {
         Ok(Some(k)) => k,
-        Ok(None) => return fail(format!("{uri}: no private key with this id and label on the token")),
+        Ok(None) => {
+            return fail(format!(
+                "{uri}: no private key with this id and label on the token"
+            ));
+        }
         Err(e) => return fail(format!("{uri}: {e}")),
     };
     if key.facts.curve != *curve || key.facts.point != *point {

@@ -166,7 +166,12 @@ pub fn parse_str(text: &str) -> Result<Config, Vec<Problem>> {
     if let Some(t) = r.section(&doc, "trust", TRUST) {
         let s = &mut c.trust;
         r.path(t, "trust", "dir", &mut s.dir);
-        r.pattern(t, "trust", "known_hosts_pattern", &mut s.known_hosts_pattern);
+        r.pattern(
+            t,
+            "trust",
+            "known_hosts_pattern",
+            &mut s.known_hosts_pattern,
+        );
         r.int(t, "trust", "root_overlap_days", 0, 36500, |v| {
             s.root_overlap_days = v as u32
         });
@@ -217,7 +222,9 @@ fn read_serve(r: &mut Reader, t: &Table, s: &mut ServeSettings) {
             .map_err(|_| format!("{v:?} is not an address:port such as 127.0.0.1:9480"))
     });
     r.path(t, "serve", "inbox", &mut s.inbox);
-    r.int(t, "serve", "poll_seconds", 1, 3600, |v| s.poll_seconds = v as u64);
+    r.int(t, "serve", "poll_seconds", 1, 3600, |v| {
+        s.poll_seconds = v as u64
+    });
     r.int(t, "serve", "max_connections", 1, 100_000, |v| {
         s.max_connections = v as usize
     });
@@ -227,7 +234,9 @@ fn read_serve(r: &mut Reader, t: &Table, s: &mut ServeSettings) {
     r.int(t, "serve", "idle_timeout_seconds", 1, 3600, |v| {
         s.idle_timeout_seconds = v as u64
     });
-    r.int(t, "serve", "worker_threads", 1, 64, |v| s.worker_threads = v as usize);
+    r.int(t, "serve", "worker_threads", 1, 64, |v| {
+        s.worker_threads = v as usize
+    });
 }
 
 /// Collects problems while reading typed values out of TOML tables.
@@ -327,7 +336,9 @@ impl Reader {
     fn pattern(&mut self, t: &Table, sec: &str, key: &str, out: &mut String) {
         self.parsed(t, sec, key, |s| {
             if s.is_empty() || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                Err(format!("{s:?} is not a known_hosts host pattern (no spaces)"))
+                Err(format!(
+                    "{s:?} is not a known_hosts host pattern (no spaces)"
+                ))
             } else {
                 *out = s.to_owned();
                 Ok(())
@@ -366,7 +377,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.ca.dir.as_deref(), Some(Path::new("/srv/ca")));
-        assert_eq!(c.ca.owner, Owner { uid: 4242, gid: 4243 });
+        assert_eq!(
+            c.ca.owner,
+            Owner {
+                uid: 4242,
+                gid: 4243
+            }
+        );
         assert_eq!(c.serve.listen.port(), 8080);
     }
 
@@ -392,6 +409,10 @@ mod tests {
             "{problems:?}"
         );
         assert!(problems[0].message.contains("unknown key"));
-        assert!(problems[6].message.contains("expected a string, found an integer"));
+        assert!(
+            problems[6]
+                .message
+                .contains("expected a string, found an integer")
+        );
     }
 }

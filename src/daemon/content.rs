@@ -113,7 +113,13 @@ pub fn trusted_roots(
     for (sha256, der, until) in earlier {
         if until > now && !out.iter().any(|(r, _)| r.sha256 == sha256) {
             let overlap_until = Some(rfc3339(until));
-            out.push((TrustedRoot { sha256, overlap_until }, der));
+            out.push((
+                TrustedRoot {
+                    sha256,
+                    overlap_until,
+                },
+                der,
+            ));
         }
     }
     out
@@ -129,13 +135,35 @@ pub fn generation_files(
     now: OffsetDateTime,
 ) -> Vec<NewFile> {
     let mut files = vec![
-        file(format!("certs/{}", step::ROOT), parts.root.pem.clone(), 0o644),
-        file(format!("certs/{}", step::INTERMEDIATE), parts.intermediate.pem.clone(), 0o644),
-        file(format!("certs/{}", step::SSH_USER), parts.ssh_user.0.clone(), 0o644),
-        file(format!("certs/{}", step::SSH_HOST), parts.ssh_host.0.clone(), 0o644),
+        file(
+            format!("certs/{}", step::ROOT),
+            parts.root.pem.clone(),
+            0o644,
+        ),
+        file(
+            format!("certs/{}", step::INTERMEDIATE),
+            parts.intermediate.pem.clone(),
+            0o644,
+        ),
+        file(
+            format!("certs/{}", step::SSH_USER),
+            parts.ssh_user.0.clone(),
+            0o644,
+        ),
+        file(
+            format!("certs/{}", step::SSH_HOST),
+            parts.ssh_host.0.clone(),
+            0o644,
+        ),
         file(format!("config/{}", step::CA_JSON), ca_json, 0o600),
     ];
-    let managed = [step::ROOT, step::INTERMEDIATE, step::SSH_USER, step::SSH_HOST, step::CA_JSON];
+    let managed = [
+        step::ROOT,
+        step::INTERMEDIATE,
+        step::SSH_USER,
+        step::SSH_HOST,
+        step::CA_JSON,
+    ];
     for (sub, found) in [("certs", &old.certs), ("config", &old.config)] {
         for f in found.iter().filter(|f| !managed.contains(&f.name.as_str())) {
             let bytes = match f.name.as_str() {
@@ -201,7 +229,11 @@ fn carried_intermediates(parts: &Parts, old: &Installed, now: OffsetDateTime) ->
         return Vec::new();
     };
     let revoked: Vec<&str> = match &parts.crl {
-        Some((_, facts, _)) => facts.revoked.iter().map(|r| r.serial_hex.as_str()).collect(),
+        Some((_, facts, _)) => facts
+            .revoked
+            .iter()
+            .map(|r| r.serial_hex.as_str())
+            .collect(),
         None => Vec::new(),
     };
     pem_ders(&pem)
@@ -240,7 +272,13 @@ pub fn bundle_copy(files: &super::bundlefiles::BundleFiles) -> Vec<NewFile> {
     files
         .files
         .iter()
-        .map(|(name, bytes)| file(format!("{}/{name}", generation::BUNDLE), bytes.clone(), 0o644))
+        .map(|(name, bytes)| {
+            file(
+                format!("{}/{name}", generation::BUNDLE),
+                bytes.clone(),
+                0o644,
+            )
+        })
         .collect()
 }
 
@@ -278,7 +316,10 @@ pub fn migration(old: &Installed, now: OffsetDateTime) -> Migration {
     if let Some(der) = certs(step::INTERMEDIATE).and_then(|b| pem_der(&b)) {
         files.push(file(p(publish::INTERMEDIATES), to_pem(&der), 0o644));
     }
-    for (from, to) in [(step::SSH_USER, publish::SSH_USER), (step::SSH_HOST, publish::SSH_HOST)] {
+    for (from, to) in [
+        (step::SSH_USER, publish::SSH_USER),
+        (step::SSH_HOST, publish::SSH_HOST),
+    ] {
         if let Some(bytes) = certs(from) {
             files.push(file(p(to), bytes, 0o644));
         }

@@ -145,7 +145,10 @@ impl Writer {
     pub fn rename(&mut self, from: &Path, to: &Path) -> Result<(), DaemonError> {
         self.tick()?;
         if to.symlink_metadata().is_ok() {
-            return Err(DaemonError::layout(to, "exists; ceremonyd never replaces it"));
+            return Err(DaemonError::layout(
+                to,
+                "exists; ceremonyd never replaces it",
+            ));
         }
         std::fs::rename(from, to).map_err(DaemonError::io("rename", from))?;
         sync_parent(to)?;
@@ -212,7 +215,8 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32, owner: Owner) -> Result<(), D
         .map_err(DaemonError::io("chown", path))?;
     file.set_permissions(std::fs::Permissions::from_mode(mode))
         .map_err(DaemonError::io("chmod", path))?;
-    file.write_all(bytes).map_err(DaemonError::io("write", path))?;
+    file.write_all(bytes)
+        .map_err(DaemonError::io("write", path))?;
     file.sync_all().map_err(DaemonError::io("fsync", path))?;
     Ok(())
 }
@@ -226,7 +230,10 @@ pub fn not_a_regular_file(path: &Path) -> Option<String> {
             path.display()
         ))
     } else if !meta.is_file() {
-        Some(format!("{} exists and is not a regular file", path.display()))
+        Some(format!(
+            "{} exists and is not a regular file",
+            path.display()
+        ))
     } else {
         None
     }
@@ -247,9 +254,8 @@ fn sync_parent(path: &Path) -> Result<(), DaemonError> {
 }
 
 fn c_path(path: &Path) -> Result<CString, DaemonError> {
-    CString::new(path.as_os_str().as_bytes()).map_err(|_| {
-        DaemonError::layout(path, "path holds a NUL byte")
-    })
+    CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| DaemonError::layout(path, "path holds a NUL byte"))
 }
 
 fn unique() -> String {

@@ -147,7 +147,10 @@ impl CaDir {
                 Some(t) if t == Path::new(&ours) && current.is_some() => Ok(Sub::Linked),
                 Some(t) => Err(DaemonError::layout(
                     &self.root,
-                    format!("{name} is a link to {}, not one ceremonyd made", t.display()),
+                    format!(
+                        "{name} is a link to {}, not one ceremonyd made",
+                        t.display()
+                    ),
                 )),
                 None => Err(DaemonError::layout(
                     &self.root,

@@ -45,6 +45,7 @@ pub struct Plan {
     pub files: Vec<NewFile>,
     /// `number` and `previous` are filled in by apply.
     pub info: GenerationInfo,
+    /// An installed root is replaced (it stays trusted for the overlap).
     pub root_changed: bool,
 }
 
@@ -119,10 +120,14 @@ pub fn decide(req: &Request<'_>) -> Result<Decision, DaemonError> {
     }
     check_interrupted_migration(&ca, &layout, &old)?;
     let old_root = old.root_der();
-    let root_changed = old_root.as_deref() != Some(parts.root.der.as_slice());
-    if m.kind.starts_with("intermediate-rotation") && root_changed {
+    let same_root = old_root.as_deref() == Some(parts.root.der.as_slice());
+    let root_changed = old_root.is_some() && !same_root;
+    if m.kind.starts_with("intermediate-rotation") && !same_root {
         return Err(DaemonError::Refused(match &old_root {
-            None => format!("{} bundle, but no root is installed to continue from", m.kind),
+            None => format!(
+                "{} bundle, but no root is installed to continue from",
+                m.kind
+            ),
             Some(der) => format!(
                 "{} bundle carries root {}, but the installed root is {}; an intermediate \
                  rotation keeps the root byte for byte",
@@ -133,21 +138,20 @@ pub fn decide(req: &Request<'_>) -> Result<Decision, DaemonError> {
         }));
     }
     check_crl(&parts, &old)?;
-    let ca_json = old
-        .file(generation::CONFIG, step::CA_JSON)
-        .ok_or_else(|| {
-            DaemonError::Refused(format!(
-                "{} has no config/ca.json; ceremonyd updates step-ca's existing configuration \
+    let ca_json = old.file(generation::CONFIG, step::CA_JSON).ok_or_else(|| {
+        DaemonError::Refused(format!(
+            "{} has no config/ca.json; ceremonyd updates step-ca's existing configuration \
                  (provisioners, address, db) and does not invent one",
-                ca_dir.display()
-            ))
-        })?;
-    let new_ca_json = content::ca_json(cfg, &parts, &ca_json.bytes).map_err(|reason| {
-        DaemonError::CaJson {
-            path: ca.installed_sub(&layout, generation::CONFIG).join(step::CA_JSON),
-            reason,
-        }
+            ca_dir.display()
+        ))
     })?;
+    let new_ca_json =
+        content::ca_json(cfg, &parts, &ca_json.bytes).map_err(|reason| DaemonError::CaJson {
+            path: ca
+                .installed_sub(&layout, generation::CONFIG)
+                .join(step::CA_JSON),
+            reason,
+        })?;
     let roots = content::trusted_roots(&parts, &old, cfg.trust.root_overlap_days, req.now);
     let mut files_out = content::generation_files(cfg, &parts, &old, &roots, new_ca_json, req.now);
     files_out.extend(content::bundle_copy(&files));
@@ -213,7 +217,11 @@ fn check_crl(parts: &Parts, old: &Installed) -> Result<(), DaemonError> {
     let Some((_, facts, issuer)) = &parts.crl else {
         return Ok(());
     };
-    if facts.revoked.iter().any(|r| r.serial_hex == parts.intermediate_serial) {
+    if facts
+        .revoked
+        .iter()
+        .any(|r| r.serial_hex == parts.intermediate_serial)
+    {
         return Err(DaemonError::Refused(
             "the bundle's CRL revokes the bundle's own intermediate".into(),
         ));

@@ -5,6 +5,7 @@ use super::error::EngineError;
 use super::state::{CertFact, KeyFact, State};
 use crate::bundle::{self, Manifest};
 use crate::checklist::Checklist;
+use crate::checklist::model::RevokeReason;
 use crate::pki::Fingerprint;
 use base64::Engine as _;
 use std::collections::BTreeMap;
@@ -158,4 +159,67 @@ pub fn seed(
         );
     }
     Ok(serials)
+}
+
+/// What this ceremony's CRL revokes, as (serial hex, reason): the revocations of the
+/// previous CRL of the same root (a new CRL replaces the old one, so they are carried
+/// forward), the checklist's `revoke` entries, and with `with_superseded` every older
+/// certificate the previous bundle lists as superseded and not yet revoked. Checked when
+/// the ceremony opens, so that a wrong name or CRL number stops it before any key is made.
+pub fn crl_revocations(
+    checklist: &Checklist,
+    previous: Option<&Previous>,
+) -> Result<Vec<(String, RevokeReason)>, EngineError> {
+    let Some(spec) = &checklist.crl else {
+        return Ok(Vec::new());
+    };
+    let mut out: Vec<(String, RevokeReason)> = Vec::new();
+    let mut add = |serial: &str, reason: RevokeReason| {
+        if !out.iter().any(|(s, _)| s == serial) {
+            out.push((serial.to_string(), reason));
+        }
+    };
+    let Some(previous) = previous else {
+        if let Some(r) = spec.revoke.first() {
+            return Err(EngineError::Previous(format!(
+                "crl.revoke names {} of a previous ceremony; give its bundle with --previous",
+                r.certificate
+            )));
+        }
+        return Ok(Vec::new());
+    };
+    let carried_issuer = checklist
+        .certificates
+        .get(&spec.issuer)
+        .and_then(|c| c.existing.as_deref());
+    if let Some(old) = &previous.manifest.crl
+        && carried_issuer == Some(old.issuer.as_str())
+    {
+        if spec.number <= old.number {
+            return Err(EngineError::Previous(format!(
+                "crl.number {} is not above the previous CRL's number {}; CRL numbers only grow",
+                spec.number, old.number
+            )));
+        }
+        for r in &old.revoked {
+            let reason = serde_json::from_value(serde_json::Value::String(r.reason.clone()))
+                .unwrap_or(RevokeReason::Unspecified);
+            add(&r.serial, reason);
+        }
+    }
+    for r in &spec.revoke {
+        let serial = previous.cert_serial(&r.certificate).ok_or_else(|| {
+            EngineError::Previous(format!(
+                "crl.revoke: the previous bundle has no certificate {}",
+                r.certificate
+            ))
+        })?;
+        add(serial, r.reason);
+        if r.with_superseded {
+            for old in previous.manifest.superseded.iter().filter(|s| !s.revoked) {
+                add(&old.serial, r.reason);
+            }
+        }
+    }
+    Ok(out)
 }

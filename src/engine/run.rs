@@ -121,6 +121,8 @@ impl Engine {
             None => Ok(()),
             Some(previous) => {
                 self.expected_serials = super::previous::seed(checklist, previous, &mut self.state)?;
+                // Fails now, before any key is made, if the CRL cannot be signed later.
+                super::previous::crl_revocations(checklist, Some(previous))?;
                 Ok(())
             }
         }

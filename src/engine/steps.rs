@@ -252,7 +252,7 @@ impl Engine {
         let issuer_der = self.cert(&spec.issuer)?.der_bytes();
         let (key, _) = self.signer_key(&issuer_key)?;
         let now = super::clock::now();
-        let revoked = self.revocations(&spec, now)?;
+        let revoked = self.revocations(now)?;
         let crl = pki::sign_crl(&spec, &issuer_der, &key, now, &revoked)?;
         Ok(StepFacts::SignCrl {
             fact: CrlFact {
@@ -269,52 +269,18 @@ impl Engine {
         })
     }
 
-    /// The previous bundle's certificates the CRL revokes; the CRL number must also be
-    /// higher than the previous CRL's.
-    fn revocations(
-        &self,
-        spec: &crate::checklist::model::CrlSpec,
-        at: time::OffsetDateTime,
-    ) -> Result<Vec<pki::Revoked>, EngineError> {
-        let previous = self.cfg.previous.as_ref();
-        // Only a CRL of the same issuer (the same root certificate) sets the floor.
-        let same_issuer = |p: &super::Previous, old: &crate::bundle::BundleCrl| {
-            let old_issuer = p
-                .manifest
-                .certificates
-                .iter()
-                .find(|c| c.name == old.issuer);
-            let new_issuer = self.state.certs.get(&spec.issuer);
-            old_issuer
-                .zip(new_issuer)
-                .is_some_and(|(o, n)| o.sha256 == n.sha256)
-        };
-        if let Some(p) = previous
-            && let Some(old) = p.manifest.crl.as_ref()
-            && same_issuer(p, old)
-            && spec.number <= old.number
-        {
-            return Err(EngineError::Previous(format!(
-                "crl.number {} is not above the previous CRL's number {}; CRL numbers only grow",
-                spec.number, old.number
-            )));
-        }
-        spec.revoke
-            .iter()
-            .map(|r| {
-                let serial = previous
-                    .and_then(|p| p.cert_serial(&r.certificate))
-                    .and_then(|hex_serial| hex::decode(hex_serial).ok())
-                    .ok_or_else(|| {
-                        EngineError::Previous(format!(
-                            "crl.revoke: the previous bundle has no certificate {}",
-                            r.certificate
-                        ))
-                    })?;
+    /// The CRL's revoked entries (see [`super::previous::crl_revocations`]).
+    fn revocations(&self, at: time::OffsetDateTime) -> Result<Vec<pki::Revoked>, EngineError> {
+        super::previous::crl_revocations(self.checklist(), self.cfg.previous.as_ref())?
+            .into_iter()
+            .map(|(serial, reason)| {
+                let serial = hex::decode(&serial).map_err(|_| {
+                    EngineError::Previous(format!("revoked serial {serial} is not hex"))
+                })?;
                 Ok(pki::Revoked {
                     serial,
                     revoked_at: at,
-                    reason: revocation_reason(r.reason),
+                    reason: revocation_reason(reason),
                 })
             })
             .collect()
@@ -497,6 +463,32 @@ impl Engine {
                     out.push(("subject".into(), c.subject.clone()));
                     out.push(("SHA-256 fingerprint".into(), c.sha256.clone()));
                     out.push(("grouped".into(), group_hex(&c.sha256)));
+                }
+            }
+            StepAction::SignCertificate { certificate } => {
+                if let Some(spec) = self.checklist().certificates.get(certificate) {
+                    out.push(("subject".into(), spec.subject.common_name.clone()));
+                    out.push((
+                        "validity".into(),
+                        format!("{} days from now", spec.validity_days),
+                    ));
+                    out.push(("path length".into(), spec.path_length.to_string()));
+                }
+            }
+            StepAction::SignCrl => {
+                if let Some(spec) = &self.checklist().crl {
+                    out.push(("CRL number".into(), spec.number.to_string()));
+                    out.push(("valid for".into(), format!("{} days", spec.validity_days)));
+                }
+                match super::previous::crl_revocations(self.checklist(), self.cfg.previous.as_ref())
+                {
+                    Ok(list) if list.is_empty() => out.push(("revokes".into(), "nothing".into())),
+                    Ok(list) => {
+                        for (serial, reason) in list {
+                            out.push(("revokes".into(), format!("{serial} ({reason:?})")));
+                        }
+                    }
+                    Err(e) => out.push(("revokes".into(), e.to_string())),
                 }
             }
             StepAction::ExportSsh { key } => {

@@ -110,7 +110,7 @@ impl Page<'_> {
                 "as printed on the previous fingerprint sheet",
             ),
         }
-        let bottom = self.y + 3.0;
+        let bottom = self.y + 3.5;
         self.c
             .rect(self.left, top, COLUMN, bottom - top, Some(2.0), BLACK);
         self.y = bottom + 3.0;

@@ -29,7 +29,10 @@ pub fn respond(
         return r;
     }
     if has_body(headers) {
-        let mut r = plain(StatusCode::PAYLOAD_TOO_LARGE, "requests carry no body here\n");
+        let mut r = plain(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "requests carry no body here\n",
+        );
         r.headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
         return r;
@@ -88,7 +91,10 @@ fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
 
 fn health(generation: Option<u32>) -> Response<Body> {
     let (status, body) = match generation {
-        Some(n) => (StatusCode::OK, format!("{{\"status\":\"ok\",\"generation\":{n}}}\n")),
+        Some(n) => (
+            StatusCode::OK,
+            format!("{{\"status\":\"ok\",\"generation\":{n}}}\n"),
+        ),
         None => (
             StatusCode::SERVICE_UNAVAILABLE,
             "{\"status\":\"no generation installed\"}\n".to_owned(),
@@ -96,8 +102,10 @@ fn health(generation: Option<u32>) -> Response<Body> {
     };
     let mut r = Response::new(Full::new(Bytes::from(body)));
     *r.status_mut() = status;
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
@@ -141,9 +149,10 @@ fn not_modified(res: &Resource, headers: &HeaderMap) -> bool {
     if let Some(inm) = headers.get(header::IF_NONE_MATCH) {
         let Ok(text) = inm.to_str() else { return false };
         let ours = res.etag.as_bytes();
-        return text.split(',').map(str::trim).any(|tag| {
-            tag == "*" || tag.strip_prefix("W/").unwrap_or(tag).as_bytes() == ours
-        });
+        return text
+            .split(',')
+            .map(str::trim)
+            .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag).as_bytes() == ours);
     }
     headers
         .get(header::IF_MODIFIED_SINCE)

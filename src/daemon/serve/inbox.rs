@@ -132,7 +132,11 @@ fn import(state: &State, dir: &Path) {
             } else {
                 stats.installed += 1;
             }
-            let event = if done.already { "inbox.already" } else { "inbox.installed" };
+            let event = if done.already {
+                "inbox.already"
+            } else {
+                "inbox.installed"
+            };
             log::info(
                 event,
                 &[
@@ -153,7 +157,11 @@ fn import(state: &State, dir: &Path) {
             } else {
                 stats.failed += 1;
             }
-            let event = if refused { "inbox.refused" } else { "inbox.failed" };
+            let event = if refused {
+                "inbox.refused"
+            } else {
+                "inbox.failed"
+            };
             log::warn(event, &[("bundle", &shown), ("reason", &e)]);
         }
     }
@@ -162,12 +170,12 @@ fn import(state: &State, dir: &Path) {
 fn reload_if_stale(state: &State) {
     let snap = state.snapshot();
     let now = OffsetDateTime::now_utc().unix_timestamp();
-    let current = state
-        .config
-        .ca
-        .dir
-        .as_deref()
-        .and_then(|d| crate::daemon::layout::CaDir::new(d).current().ok().flatten());
+    let current = state.config.ca.dir.as_deref().and_then(|d| {
+        crate::daemon::layout::CaDir::new(d)
+            .current()
+            .ok()
+            .flatten()
+    });
     if current != snap.generation || snap.stale_at.is_some_and(|t| t <= now) {
         reload(state);
     }

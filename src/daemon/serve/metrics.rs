@@ -57,12 +57,36 @@ pub fn render(s: &Snapshot, stats: &ImportStats, now: i64) -> String {
         .collect();
     type Field = fn(&super::snapshot::CertInfo, i64) -> i64;
     let families: [(&str, &str, Field); 6] = [
-        ("ceremony_cert_not_after_timestamp_seconds", "End of validity of a served certificate.", |c, _| c.not_after),
-        ("ceremony_cert_not_before_timestamp_seconds", "Start of validity of a served certificate.", |c, _| c.not_before),
-        ("ceremony_cert_expires_in_seconds", "Seconds until a served certificate expires (negative: expired).", |c, now| c.not_after - now),
-        ("x509_cert_not_after", "x509-certificate-exporter compatible: notAfter, unix seconds.", |c, _| c.not_after),
-        ("x509_cert_not_before", "x509-certificate-exporter compatible: notBefore, unix seconds.", |c, _| c.not_before),
-        ("x509_cert_expired", "x509-certificate-exporter compatible: 1 when expired.", |c, now| i64::from(c.not_after <= now)),
+        (
+            "ceremony_cert_not_after_timestamp_seconds",
+            "End of validity of a served certificate.",
+            |c, _| c.not_after,
+        ),
+        (
+            "ceremony_cert_not_before_timestamp_seconds",
+            "Start of validity of a served certificate.",
+            |c, _| c.not_before,
+        ),
+        (
+            "ceremony_cert_expires_in_seconds",
+            "Seconds until a served certificate expires (negative: expired).",
+            |c, now| c.not_after - now,
+        ),
+        (
+            "x509_cert_not_after",
+            "x509-certificate-exporter compatible: notAfter, unix seconds.",
+            |c, _| c.not_after,
+        ),
+        (
+            "x509_cert_not_before",
+            "x509-certificate-exporter compatible: notBefore, unix seconds.",
+            |c, _| c.not_before,
+        ),
+        (
+            "x509_cert_expired",
+            "x509-certificate-exporter compatible: 1 when expired.",
+            |c, now| i64::from(c.not_after <= now),
+        ),
     ];
     for (name, help, field) in families {
         o.family(name, "gauge", help);
@@ -73,42 +97,94 @@ pub fn render(s: &Snapshot, stats: &ImportStats, now: i64) -> String {
     if let Some(crl) = &s.crl {
         let l = format!("number=\"{}\"", crl.number);
         for (name, help, value) in [
-            ("ceremony_crl_this_update_timestamp_seconds", "thisUpdate of the served CRL.", crl.this_update),
-            ("ceremony_crl_next_update_timestamp_seconds", "nextUpdate of the served CRL.", crl.next_update),
-            ("ceremony_crl_expires_in_seconds", "Seconds until the served CRL's nextUpdate.", crl.next_update - now),
-            ("x509_crl_next_update", "x509-certificate-exporter compatible: nextUpdate, unix seconds.", crl.next_update),
-            ("ceremony_crl_number", "cRLNumber of the served CRL.", crl.number as i64),
+            (
+                "ceremony_crl_this_update_timestamp_seconds",
+                "thisUpdate of the served CRL.",
+                crl.this_update,
+            ),
+            (
+                "ceremony_crl_next_update_timestamp_seconds",
+                "nextUpdate of the served CRL.",
+                crl.next_update,
+            ),
+            (
+                "ceremony_crl_expires_in_seconds",
+                "Seconds until the served CRL's nextUpdate.",
+                crl.next_update - now,
+            ),
+            (
+                "x509_crl_next_update",
+                "x509-certificate-exporter compatible: nextUpdate, unix seconds.",
+                crl.next_update,
+            ),
+            (
+                "ceremony_crl_number",
+                "cRLNumber of the served CRL.",
+                crl.number as i64,
+            ),
         ] {
             o.family(name, "gauge", help);
             o.sample(name, &l, value);
         }
     }
-    o.family("ceremony_generation", "gauge", "The installed generation being served (-1: none).");
-    o.sample("ceremony_generation", "", s.generation.map_or(-1, i64::from));
+    o.family(
+        "ceremony_generation",
+        "gauge",
+        "The installed generation being served (-1: none).",
+    );
+    o.sample(
+        "ceremony_generation",
+        "",
+        s.generation.map_or(-1, i64::from),
+    );
     if let Some(at) = stats.last_unix {
-        o.family("ceremony_last_import_timestamp_seconds", "gauge", "When the last import finished or was refused.");
+        o.family(
+            "ceremony_last_import_timestamp_seconds",
+            "gauge",
+            "When the last import finished or was refused.",
+        );
         o.sample("ceremony_last_import_timestamp_seconds", "", at);
     }
     if let Some(ok) = stats.last_ok {
-        o.family("ceremony_last_import_success", "gauge", "1 when the last import installed (or found installed) its bundle.");
+        o.family(
+            "ceremony_last_import_success",
+            "gauge",
+            "1 when the last import installed (or found installed) its bundle.",
+        );
         o.sample("ceremony_last_import_success", "", i64::from(ok));
     }
-    o.family("ceremony_imports_total", "counter", "Imports seen by this process, by result.");
+    o.family(
+        "ceremony_imports_total",
+        "counter",
+        "Imports seen by this process, by result.",
+    );
     for (result, n) in [
         ("installed", stats.installed),
         ("already", stats.already),
         ("refused", stats.refused),
         ("failed", stats.failed),
     ] {
-        o.sample("ceremony_imports_total", &format!("result=\"{result}\""), n as i64);
+        o.sample(
+            "ceremony_imports_total",
+            &format!("result=\"{result}\""),
+            n as i64,
+        );
     }
-    o.family("x509_source_errors_total", "counter", "Served files that could not be read or parsed.");
+    o.family(
+        "x509_source_errors_total",
+        "counter",
+        "Served files that could not be read or parsed.",
+    );
     let mut reasons: Vec<&str> = s.errors.iter().map(|(r, _)| r.as_str()).collect();
     reasons.sort_unstable();
     reasons.dedup();
     for r in reasons {
         let n = s.errors.iter().filter(|(x, _)| x == r).count();
-        o.sample("x509_source_errors_total", &format!("reason=\"{}\"", label(r)), n as i64);
+        o.sample(
+            "x509_source_errors_total",
+            &format!("reason=\"{}\"", label(r)),
+            n as i64,
+        );
     }
     o.0
 }

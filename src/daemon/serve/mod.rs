@@ -108,7 +108,10 @@ async fn accept_loop(state: Arc<State>) -> Result<(), DaemonError> {
         .map_err(|e| DaemonError::Serve(e.to_string()))?;
     let snap = state.snapshot();
     let generation = snap.generation.map_or(-1, i64::from);
-    log::info("serve.listening", &[("addr", &addr), ("generation", &generation)]);
+    log::info(
+        "serve.listening",
+        &[("addr", &addr), ("generation", &generation)],
+    );
     let slots = Arc::new(tokio::sync::Semaphore::new(cfg.max_connections));
     let sig = |k| signal(k).map_err(|e| DaemonError::Serve(format!("signal handler: {e}")));
     let (mut term, mut int) = (sig(SignalKind::terminate())?, sig(SignalKind::interrupt())?);
@@ -150,7 +153,8 @@ async fn connection(state: Arc<State>, stream: tokio::net::TcpStream) {
         let state = state.clone();
         service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
             let now = OffsetDateTime::now_utc().unix_timestamp();
-            let response = http::respond(&state, req.method(), req.uri().path(), req.headers(), now);
+            let response =
+                http::respond(&state, req.method(), req.uri().path(), req.headers(), now);
             async move { Ok::<_, Infallible>(response) }
         })
     };

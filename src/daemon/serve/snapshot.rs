@@ -153,7 +153,13 @@ impl Snapshot {
             self.note_certs(&pem, role, role);
             let text = String::from_utf8_lossy(&pem).into_owned();
             let json = serde_json::json!({ "ca": text }).to_string().into_bytes();
-            self.add(&format!("/root/{}", root.sha256), json, "application/json", at, None);
+            self.add(
+                &format!("/root/{}", root.sha256),
+                json,
+                "application/json",
+                at,
+                None,
+            );
             all.extend_from_slice(&pem);
         }
         if !all.is_empty() {
@@ -181,7 +187,13 @@ impl Snapshot {
         });
         match parsed {
             Some(info) => {
-                self.add("/crl", der, "application/pkix-crl", info.this_update, Some(info.next_update));
+                self.add(
+                    "/crl",
+                    der,
+                    "application/pkix-crl",
+                    info.this_update,
+                    Some(info.next_update),
+                );
                 self.crl = Some(info);
             }
             None => self.errors.push(("parse".into(), publish::CRL.into())),
