@@ -213,6 +213,12 @@ fn four_ceremonies_chain_on_the_same_tokens() {
         "the first intermediate must be revoked too:\n{text}"
     );
     assert_eq!(m3["superseded"][0]["revoked"], true);
+    // The superseded list reaches back: b1's intermediate (carried from b2's list) too.
+    assert_eq!(
+        m3["superseded"][1]["sha256"],
+        named(&m1, "intermediate")["sha256"]
+    );
+    assert_eq!(m3["superseded"][1]["revoked"], true);
 
     // Root rotation: the new chain verifies only against the new root.
     rehearse(dir, "root-rotation.toml", Some("b3"), "b4");

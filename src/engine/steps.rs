@@ -327,8 +327,9 @@ impl Engine {
         })
     }
 
-    /// The previous bundle's certificates this ceremony does not carry over, and whether
-    /// its CRL revokes them.
+    /// The previous bundle's certificates this ceremony does not carry over, plus the ones
+    /// that bundle already listed as superseded and not revoked (so the list reaches back
+    /// to every older certificate still valid), each with whether this CRL revokes it.
     fn superseded(&self) -> Vec<crate::bundle::SupersededCert> {
         let Some(previous) = &self.cfg.previous else {
             return Vec::new();
@@ -345,7 +346,7 @@ impl Engine {
             .iter()
             .flat_map(|c| c.revoked.iter().map(|(serial, _)| serial.as_str()))
             .collect();
-        previous
+        let replaced = previous
             .manifest
             .certificates
             .iter()
@@ -356,7 +357,19 @@ impl Engine {
                 serial: c.serial.clone(),
                 not_after: c.not_after.clone(),
                 sha256: c.sha256.clone(),
-                revoked: revoked.contains(&c.serial.as_str()),
+                revoked: false,
+            });
+        let older = previous
+            .manifest
+            .superseded
+            .iter()
+            .filter(|s| !s.revoked)
+            .cloned();
+        replaced
+            .chain(older)
+            .map(|mut c| {
+                c.revoked = revoked.contains(&c.serial.as_str());
+                c
             })
             .collect()
     }
