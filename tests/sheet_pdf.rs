@@ -497,73 +497,154 @@ fn every_bundle_of_the_chain_verifies() {
     }
 }
 
-#[test]
-fn the_emergency_sheet_shows_the_revocation_and_an_unchanged_root() {
-    let (dir, sheets) = link("b3");
-    let (previous, _) = link("b2");
-    // What the CRL revokes, as openssl reads it: the previous intermediate.
-    let crl = tool(
+/// What a CRL revokes as openssl reads it: (serial as a number, reason as bundle.json
+/// spells it, `Key Compromise` as `key-compromise`).
+fn crl_entries(crl: &Path) -> Vec<(String, String)> {
+    let text = tool(
         Command::new("openssl")
             .args(["crl", "-noout", "-text", "-in"])
-            .arg(dir.join("root_ca.crl")),
+            .arg(crl),
     );
-    let revoked: Vec<String> = crl
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("Serial Number:"))
-        .map(serial_hex)
-        .collect();
-    let old_serial = tool(
+    let mut entries: Vec<(String, String)> = Vec::new();
+    let mut lines = text.lines().map(str::trim);
+    while let Some(line) = lines.next() {
+        if let Some(serial) = line.strip_prefix("Serial Number:") {
+            entries.push((serial_hex(serial), String::new()));
+        } else if line.starts_with("X509v3 CRL Reason Code") {
+            let reason = lines.next().unwrap().to_lowercase().replace(' ', "-");
+            entries.last_mut().expect("a reason follows a serial").1 = reason;
+        }
+    }
+    entries.sort();
+    entries
+}
+
+/// The serial (as a number) and fingerprint of a certificate file, read by openssl and
+/// hashed here.
+fn serial_and_fingerprint(cert: &Path) -> (String, String) {
+    let serial = tool(
         Command::new("openssl")
             .args(["x509", "-noout", "-serial", "-in"])
-            .arg(previous.join("intermediate_ca.crt")),
+            .arg(cert),
     );
-    let number_of_old = serial_hex(old_serial.trim().trim_start_matches("serial="));
-    assert_eq!(revoked, [number_of_old], "{crl}");
-    // The sheet prints serials as bundle.json records them (with their leading zeros).
-    let manifest = json(&dir);
-    let old_serial = manifest["superseded"][0]["serial"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert_eq!(serial_hex(&old_serial), revoked[0]);
-    let reason = crl
-        .lines()
-        .skip_while(|l| !l.contains("CRL Reason Code"))
-        .nth(1)
-        .unwrap()
+    let serial = serial_hex(serial.trim().trim_start_matches("serial="));
+    (serial, cert_fingerprint(cert))
+}
+
+/// A certificate's notAfter as openssl reads it, written as the sheet prints times:
+/// `May 20 10:17:10 2054 GMT` as `2054-05-20 10:17:10 UTC`.
+fn not_after(cert: &Path) -> String {
+    let out = tool(
+        Command::new("openssl")
+            .args(["x509", "-noout", "-enddate", "-in"])
+            .arg(cert),
+    );
+    let fields: Vec<&str> = out
         .trim()
-        .to_lowercase()
-        .replace(' ', "-");
-    assert_eq!(reason, "key-compromise");
+        .trim_start_matches("notAfter=")
+        .split_whitespace()
+        .collect();
+    let [month, day, time, year, "GMT"] = fields[..] else {
+        panic!("openssl printed {out}");
+    };
+    let months = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = months.iter().position(|m| *m == month).unwrap() + 1;
+    let day: u32 = day.parse().unwrap();
+    format!("{year}-{month:02}-{day:02} {time} UTC")
+}
+
+/// Asserts that after `anchor` in `text`, the next `label` is followed by `value`.
+fn next_after(text: &str, anchor: &str, label: &str, value: &str) {
+    let at = text
+        .find(anchor)
+        .unwrap_or_else(|| panic!("{anchor} missing from\n{text}"));
+    let rest = &text[at..];
+    let found = rest.find(label).map(|i| &rest[i + label.len()..]);
+    assert!(
+        found.is_some_and(|f| f.trim_start().starts_with(value)),
+        "after {anchor}: {label} is not followed by {value}:\n{rest}"
+    );
+}
+
+#[test]
+fn the_emergency_sheet_shows_the_revocations_and_an_unchanged_root() {
+    let (dir, sheets) = link("b3");
+    let (previous, _) = link("b2");
+    // The emergency rotation revokes the intermediate it replaces and, carried forward
+    // as superseded, the one the planned rotation replaced.
+    let olds: Vec<(String, String)> = ["b2", "b1"]
+        .iter()
+        .map(|b| serial_and_fingerprint(&link(b).0.join("intermediate_ca.crt")))
+        .collect();
+    let revoked = crl_entries(&dir.join("root_ca.crl"));
+    let mut old_numbers: Vec<&str> = olds.iter().map(|(s, _)| s.as_str()).collect();
+    old_numbers.sort();
+    let revoked_numbers: Vec<&str> = revoked.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(revoked_numbers, old_numbers);
+    let reason_of = |serial: &str| {
+        let number = serial_hex(serial);
+        revoked
+            .iter()
+            .find(|(s, _)| *s == number)
+            .unwrap()
+            .1
+            .clone()
+    };
     let number = tool(
         Command::new("openssl")
             .args(["crl", "-noout", "-crlnumber", "-in"])
             .arg(dir.join("root_ca.crl")),
     );
     let number = u64::from_str_radix(number.trim().trim_start_matches("crlNumber=0x"), 16).unwrap();
-    let superseded = cert_fingerprint(&previous.join("intermediate_ca.crt"));
+    // The sheet prints serials as bundle.json spells them (leading zeros kept); each must
+    // be one that openssl found.
+    let manifest = json(&dir);
+    let listed: Vec<String> = manifest["crl"]["revoked"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["serial"].as_str().unwrap().to_string())
+        .collect();
+    let superseded: Vec<String> = manifest["superseded"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["serial"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(listed.len(), olds.len());
+    assert_eq!(superseded.len(), olds.len());
+    let fingerprint_of = |serial: &str| {
+        let number = serial_hex(serial);
+        olds.iter().find(|(s, _)| *s == number).unwrap().1.clone()
+    };
     let root = cert_fingerprint(&dir.join("root_ca.crt"));
     assert_eq!(root, cert_fingerprint(&previous.join("root_ca.crt")));
     let previous_seal = sha256_hex(&std::fs::read(previous.join("SHA256SUMS")).unwrap());
-    assert_eq!(manifest["crl"]["revoked"][0]["reason"], reason.as_str());
 
     for pdf in &sheets {
         let text = page_text(pdf, None);
-        for value in [
+        let mut values = vec![
             format!("number {number},"),
-            format!("Revokes {old_serial} ({reason})"),
-            format!("Serial {old_serial}"),
-            format!("SHA-256 {superseded}"),
-            format!("Status REVOKED by this CRL ({reason})"),
+            format!("Revokes {} ({})", listed[0], reason_of(&listed[0])),
             format!("Kind {}", json(&previous)["kind"].as_str().unwrap()),
             format!("Bundle seal {}", grouped(&previous_seal).join(" ")),
             format!("Root SHA-256 {}", grouped(&root).join(" ")),
-        ] {
+        ];
+        values.extend(listed.iter().map(|s| format!("{s} ({})", reason_of(s))));
+        for value in values {
             assert!(
                 text.contains(&value),
                 "{}: {value} missing from\n{text}",
                 pdf.display()
             );
+        }
+        for serial in &superseded {
+            let anchor = format!("Serial {serial}");
+            next_after(&text, &anchor, "SHA-256", &fingerprint_of(serial));
+            let status = format!("REVOKED by this CRL ({})", reason_of(serial));
+            next_after(&text, &anchor, "Status", &status);
         }
         let first = page_text(pdf, Some(1));
         assert!(first.contains("Root unchanged"), "{first}");
@@ -575,9 +656,12 @@ fn the_emergency_sheet_shows_the_revocation_and_an_unchanged_root() {
     let lines: Vec<&str> = fingerprint.lines().collect();
     assert_eq!(lines[0], root);
     assert!(lines[1].contains("Root unchanged") && lines[1].contains("clients need do nothing"));
-    for value in [&old_serial, &superseded, &previous_seal, &reason] {
+    let mut values = vec![previous_seal];
+    values.extend(listed.iter().map(|s| format!("{s} ({})", reason_of(s))));
+    values.extend(olds.iter().map(|(_, fp)| fp.clone()));
+    for value in values {
         assert!(
-            fingerprint.contains(value.as_str()),
+            fingerprint.contains(&value),
             "{value} missing from\n{fingerprint}"
         );
     }
@@ -591,6 +675,10 @@ fn the_root_rotation_sheet_says_every_client_must_re_bootstrap() {
     let old = cert_fingerprint(&previous.join("root_ca.crt"));
     assert_ne!(new, old);
     let old_intermediate = cert_fingerprint(&previous.join("intermediate_ca.crt"));
+    // The new root's first CRL revokes nothing; the old certificates stay valid.
+    assert!(crl_entries(&dir.join("root_ca.crl")).is_empty());
+    let root_until = not_after(&previous.join("root_ca.crt"));
+    let intermediate_until = not_after(&previous.join("intermediate_ca.crt"));
     let url = ca_url("root-rotation.toml");
     let command = format!("step ca bootstrap --force --ca-url {url} --fingerprint {new}");
     let banner = "NEW ROOT: every client must re-bootstrap";
@@ -614,9 +702,22 @@ fn the_root_rotation_sheet_says_every_client_must_re_bootstrap() {
         assert!(!first.contains("Root unchanged"), "{first}");
         // The superseded certificates with their fingerprints, and the bootstrap block.
         let text = page_text(pdf, None);
+        next_after(
+            &text,
+            &format!("SHA-256 {old}"),
+            "Status",
+            &format!(
+                "still valid until {root_until}; OLD root: no longer trusted after the overlap"
+            ),
+        );
+        next_after(
+            &text,
+            &format!("SHA-256 {old_intermediate}"),
+            "Status",
+            &format!("still valid until {intermediate_until}"),
+        );
         for value in [
-            format!("SHA-256 {old}"),
-            format!("SHA-256 {old_intermediate}"),
+            "Revokes no certificate".to_string(),
             "Client bootstrap: NEW ROOT".to_string(),
         ] {
             assert!(

@@ -110,13 +110,14 @@ pub fn check_hsm(req: &CheckRequest<'_>) -> Result<Report, DaemonError> {
     let kms_serial = installed.kms_uri.as_deref().and_then(cajson::kms_serial);
     if kms_serial.as_deref() == Some(req.serial) {
         lines.push(format!(
-            "[PASS] kms   ca.json kms URI names serial {}",
-            req.serial
+            "[PASS] {:<11} ca.json's kms URI names serial {}",
+            "kms", req.serial
         ));
     } else {
         passed = false;
         lines.push(format!(
-            "[FAIL] kms   ca.json kms URI names serial {}, not --serial {}",
+            "[FAIL] {:<11} ca.json's kms URI names serial {}, not --serial {}",
+            "kms",
             kms_serial.as_deref().unwrap_or("(none)"),
             req.serial
         ));
@@ -159,6 +160,17 @@ fn expected_keys(certs: &Path, installed: &InstalledKeys) -> Vec<Expected> {
             .map(|f| (f.curve, f.public_point))
             .map_err(|p| p.join("; "))
     });
+    let intermediate_source = match read(step::INTERMEDIATE)
+        .ok()
+        .and_then(|pem| super::bundlefiles::pem_der(&pem))
+    {
+        Some(der) => format!(
+            "certs/{} (SHA-256 {})",
+            step::INTERMEDIATE,
+            pki::Fingerprint::of(&der).hex()
+        ),
+        None => format!("certs/{}", step::INTERMEDIATE),
+    };
     let ssh = |name: &str| {
         read(name).and_then(|line| {
             pki::parse_ssh_public_key_line(String::from_utf8_lossy(&line).trim())
@@ -169,7 +181,7 @@ fn expected_keys(certs: &Path, installed: &InstalledKeys) -> Vec<Expected> {
         Expected {
             what: "key",
             uri: Some(installed.key.clone()),
-            source: format!("certs/{}", step::INTERMEDIATE),
+            source: intermediate_source,
             key: intermediate,
         },
         Expected {
