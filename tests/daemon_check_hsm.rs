@@ -44,7 +44,11 @@ fn check_hsm_passes_on_the_drill_tokens_and_fails_on_a_foreign_certificate() {
     let serial = eng.state().serial("intermediate").unwrap().to_owned();
     drop(eng.close());
     let bundle = d.join("bundle");
-    let pin = player.drill_user_pin("intermediate").unwrap().expose().to_owned();
+    let pin = player
+        .drill_user_pin("intermediate")
+        .unwrap()
+        .expose()
+        .to_owned();
 
     rehearse("root-ceremony.toml", &d.join("phase1"), None);
     let ca = d.join("ca");
@@ -52,7 +56,12 @@ fn check_hsm_passes_on_the_drill_tokens_and_fails_on_a_foreign_certificate() {
     let imported = ceremonyd()
         .arg("import")
         .arg(&bundle)
-        .args(["--root-fingerprint", &root_fingerprint(&bundle), "--allow-drill", "--ca-dir"])
+        .args([
+            "--root-fingerprint",
+            &root_fingerprint(&bundle),
+            "--allow-drill",
+            "--ca-dir",
+        ])
         .arg(&ca)
         .output()
         .unwrap();
@@ -65,7 +74,13 @@ fn check_hsm_passes_on_the_drill_tokens_and_fails_on_a_foreign_certificate() {
     let out = check(&module_path, &serial, &good, &ca);
     let report = text(&out);
     assert!(out.status.success(), "{report}");
-    for line in ["[PASS] kms", "[PASS] key ", "[PASS] ssh.userKey", "[PASS] ssh.hostKey", "result:      PASS"] {
+    for line in [
+        "[PASS] kms",
+        "[PASS] key ",
+        "[PASS] ssh.userKey",
+        "[PASS] ssh.hostKey",
+        "result:      PASS",
+    ] {
         assert!(report.contains(line), "{line:?} missing:\n{report}");
     }
     assert!(report.contains(&format!("serial {serial}")), "{report}");
@@ -96,7 +111,10 @@ fn check_hsm_passes_on_the_drill_tokens_and_fails_on_a_foreign_certificate() {
     let report = text(&out);
     assert_eq!(out.status.code(), Some(1), "{report}");
     assert!(report.contains("[FAIL] key"), "{report}");
-    assert!(report.contains("is NOT the one in certs/intermediate_ca.crt"), "{report}");
+    assert!(
+        report.contains("is NOT the one in certs/intermediate_ca.crt"),
+        "{report}"
+    );
     assert!(report.contains("[PASS] ssh.userKey"), "{report}");
     assert!(report.contains("result:      FAIL"), "{report}");
 }

@@ -25,7 +25,12 @@ fn config(root: &Path) -> Config {
     c
 }
 
-fn import(root: &Path, bundle: &Path, fp: &str, fault: Fault) -> Result<daemon::Imported, DaemonError> {
+fn import(
+    root: &Path,
+    bundle: &Path,
+    fp: &str,
+    fault: Fault,
+) -> Result<daemon::Imported, DaemonError> {
     let fp: Fingerprint = fp.parse().unwrap();
     let cfg = config(root);
     let req = daemon::Request {
@@ -51,7 +56,12 @@ fn trust_files(root: &Path) -> BTreeMap<String, Vec<u8>> {
 }
 
 /// Each trust file is either its old or its new version (or absent, if it was).
-fn old_or_new_files(found: &BTreeMap<String, Vec<u8>>, old: &BTreeMap<String, Vec<u8>>, new: &BTreeMap<String, Vec<u8>>, n: usize) {
+fn old_or_new_files(
+    found: &BTreeMap<String, Vec<u8>>,
+    old: &BTreeMap<String, Vec<u8>>,
+    new: &BTreeMap<String, Vec<u8>>,
+    n: usize,
+) {
     for (name, bytes) in found {
         assert!(
             old.get(name) == Some(bytes) || new.get(name) == Some(bytes),
@@ -90,13 +100,27 @@ fn sweep(
         let log = work.join("ca/.ceremonyd/history.jsonl");
         let log_before = std::fs::read(&log).unwrap_or_default();
         op(&work, Fault::none()).unwrap_or_else(|e| panic!("recovery after write {n}: {e}"));
-        assert_eq!(view(&work.join("ca")), ends.view.1, "recovery after write {n}");
-        assert_eq!(trust_files(&work), ends.trust.1, "trust after recovery from write {n}");
+        assert_eq!(
+            view(&work.join("ca")),
+            ends.view.1,
+            "recovery after write {n}"
+        );
+        assert_eq!(
+            trust_files(&work),
+            ends.trust.1,
+            "trust after recovery from write {n}"
+        );
         let after = files(&work.join("ca"));
         for (hash, path) in before {
-            assert!(after.contains_key(&hash), "{path} was deleted by the recovery");
+            assert!(
+                after.contains_key(&hash),
+                "{path} was deleted by the recovery"
+            );
         }
-        assert!(std::fs::read(&log).unwrap().starts_with(&log_before), "history is only appended to");
+        assert!(
+            std::fs::read(&log).unwrap().starts_with(&log_before),
+            "history is only appended to"
+        );
         std::fs::remove_dir_all(&work).unwrap();
     }
 }
@@ -107,8 +131,16 @@ fn a_crash_before_any_write_leaves_the_old_or_the_new_installation() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     rehearse("root-ceremony.toml", &d.join("phase1"), None);
-    let fp = rehearse("root-ceremony.toml", &d.join("a1"), Some((&d.join("tokens"), None)));
-    rehearse("intermediate-rotation.toml", &d.join("a2"), Some((&d.join("tokens"), Some(&d.join("a1")))));
+    let fp = rehearse(
+        "root-ceremony.toml",
+        &d.join("a1"),
+        Some((&d.join("tokens"), None)),
+    );
+    rehearse(
+        "intermediate-rotation.toml",
+        &d.join("a2"),
+        Some((&d.join("tokens"), Some(&d.join("a1")))),
+    );
 
     // First cutover: migration of the plain folder, then the import.
     let base1 = d.join("base1");
@@ -146,7 +178,10 @@ fn a_crash_before_any_write_leaves_the_old_or_the_new_installation() {
         let err = daemon::rollback(&config(&work), Fault::fail_at(n)).unwrap_err();
         assert!(matches!(err, DaemonError::Injected(_)), "{err}");
         let seen = view(&work.join("ca"));
-        assert!(seen == ends2.view.1 || seen == ends2.view.0, "rollback crash before write {n}");
+        assert!(
+            seen == ends2.view.1 || seen == ends2.view.0,
+            "rollback crash before write {n}"
+        );
         if seen == ends2.view.1 {
             let back = daemon::rollback(&config(&work), Fault::none()).unwrap();
             assert_eq!((back.from, back.to), (2, 1));
@@ -161,7 +196,12 @@ fn files(dir: &Path) -> BTreeMap<String, String> {
     tree(dir)
         .into_iter()
         .filter(|(path, _)| !path.ends_with("history.jsonl"))
-        .filter_map(|(path, what)| Some((what.strip_prefix("file ")?.split(' ').next()?.to_owned(), path)))
+        .filter_map(|(path, what)| {
+            Some((
+                what.strip_prefix("file ")?.split(' ').next()?.to_owned(),
+                path,
+            ))
+        })
         .collect()
 }
 

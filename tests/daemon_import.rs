@@ -46,8 +46,17 @@ fn imported(out: &std::process::Output) {
 }
 
 fn refused(out: &std::process::Output, why: &str) {
-    assert_eq!(out.status.code(), Some(1), "expected a refusal:\n{}", text(out));
-    assert!(text(out).contains(why), "expected {why:?} in:\n{}", text(out));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "expected a refusal:\n{}",
+        text(out)
+    );
+    assert!(
+        text(out).contains(why),
+        "expected {why:?} in:\n{}",
+        text(out)
+    );
 }
 
 #[test]
@@ -56,7 +65,11 @@ fn first_cutover_rotations_refusals_and_rollback() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     rehearse("root-ceremony.toml", &d.join("phase1"), None);
-    let fp_a = rehearse("root-ceremony.toml", &d.join("a1"), Some((&d.join("tokens"), None)));
+    let fp_a = rehearse(
+        "root-ceremony.toml",
+        &d.join("a1"),
+        Some((&d.join("tokens"), None)),
+    );
     let a1 = d.join("a1");
     phase1_ca_dir(&d.join("ca"), &d.join("phase1"));
     let plain = view(&d.join("ca"));
@@ -69,11 +82,21 @@ fn first_cutover_rotations_refusals_and_rollback() {
     let steps_own = untouched(&tree(&d.join("ca")));
 
     // `ceremonyd verify` is `ceremony verify`.
-    let v = ceremonyd().arg("verify").arg(&a1).args(["--root-fingerprint", &fp_a]).output().unwrap();
+    let v = ceremonyd()
+        .arg("verify")
+        .arg(&a1)
+        .args(["--root-fingerprint", &fp_a])
+        .output()
+        .unwrap();
     assert!(v.status.success(), "{}", text(&v));
     assert!(text(&v).contains("kind:    root (DRILL)"), "{}", text(&v));
     let phase1_fp = root_fingerprint(&d.join("phase1"));
-    let v = ceremonyd().arg("verify").arg(&a1).args(["--root-fingerprint", &phase1_fp]).output().unwrap();
+    let v = ceremonyd()
+        .arg("verify")
+        .arg(&a1)
+        .args(["--root-fingerprint", &phase1_fp])
+        .output()
+        .unwrap();
     refused(&v, "not the expected");
 
     // First cutover: drill refused without the flag, then installed.
@@ -81,27 +104,49 @@ fn first_cutover_rotations_refusals_and_rollback() {
     assert_eq!(view(&d.join("ca")), plain);
     imported(&import(d, &a1, &fp_a, "ca", &["--allow-drill"]));
     check_first_cutover(d, &a1);
-    assert_eq!(untouched(&tree(&d.join("ca"))), steps_own, "db/ and secrets/ are step-ca's");
+    assert_eq!(
+        untouched(&tree(&d.join("ca"))),
+        steps_own,
+        "db/ and secrets/ are step-ca's"
+    );
     let after_a1 = view(&d.join("ca"));
     let again = import(d, &a1, &fp_a, "ca", &["--allow-drill"]);
     imported(&again);
-    assert!(text(&again).contains("installed already"), "{}", text(&again));
+    assert!(
+        text(&again).contains("installed already"),
+        "{}",
+        text(&again)
+    );
 
     let a2 = d.join("a2");
-    rehearse("intermediate-rotation.toml", &a2, Some((&d.join("tokens"), Some(&a1))));
+    rehearse(
+        "intermediate-rotation.toml",
+        &a2,
+        Some((&d.join("tokens"), Some(&a1))),
+    );
     refusals(d, &fp_a, &a2);
 
     // Planned intermediate rotation: same root, the old intermediate stays served.
     imported(&import(d, &a2, &fp_a, "ca", &["--allow-drill"]));
     let gen2 = d.join("ca/.ceremonyd/current/publish");
     let inters = std::fs::read_to_string(gen2.join("intermediates.pem")).unwrap();
-    assert_eq!(inters.matches("BEGIN CERTIFICATE").count(), 2, "new and superseded intermediate");
-    assert_eq!(std::fs::read(d.join("ca/certs/intermediate_ca.crt")).unwrap(), std::fs::read(a2.join("intermediate_ca.crt")).unwrap());
+    assert_eq!(
+        inters.matches("BEGIN CERTIFICATE").count(),
+        2,
+        "new and superseded intermediate"
+    );
+    assert_eq!(
+        std::fs::read(d.join("ca/certs/intermediate_ca.crt")).unwrap(),
+        std::fs::read(a2.join("intermediate_ca.crt")).unwrap()
+    );
     let after_a2 = view(&d.join("ca"));
 
     // An older CRL of the same root is refused (Boulder's rule): re-importing A1.
     let before = (tree(&d.join("ca")), tree(&d.join("trust")));
-    refused(&import(d, &a1, &fp_a, "ca", &["--allow-drill"]), "CRL number 1 is not above");
+    refused(
+        &import(d, &a1, &fp_a, "ca", &["--allow-drill"]),
+        "CRL number 1 is not above",
+    );
     assert_eq!(before, (tree(&d.join("ca")), tree(&d.join("trust"))));
 
     root_rotation(d, &a2, &fp_a);
@@ -133,13 +178,33 @@ fn check_first_cutover(d: &Path, bundle: &Path) {
     let ca = d.join("ca");
     let manifest = json(&bundle.join("bundle.json"));
     let key = |name: &str| {
-        manifest["keys"].as_array().unwrap().iter().find(|k| k["name"] == name).unwrap().clone()
+        manifest["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["name"] == name)
+            .unwrap()
+            .clone()
     };
     let new = json(&ca.join("config/ca.json"));
     let old: serde_json::Value = serde_json::from_str(&phase1_ca_json()).unwrap();
-    assert_eq!(new["authority"]["provisioners"], provisioners(), "all six provisioners unchanged");
-    for member in ["address", "dnsNames", "db", "tls", "templates", "logger", "federatedRoots",
-                   "insecureAddress", "commonName", "x-ccat-note"] {
+    assert_eq!(
+        new["authority"]["provisioners"],
+        provisioners(),
+        "all six provisioners unchanged"
+    );
+    for member in [
+        "address",
+        "dnsNames",
+        "db",
+        "tls",
+        "templates",
+        "logger",
+        "federatedRoots",
+        "insecureAddress",
+        "commonName",
+        "x-ccat-note",
+    ] {
         assert_eq!(new[member], old[member], "{member}");
     }
     assert_eq!(new["authority"]["backdate"], old["authority"]["backdate"]);
@@ -150,7 +215,9 @@ fn check_first_cutover(d: &Path, bundle: &Path) {
     let serial = key("intermediate")["serial"].as_str().unwrap().to_owned();
     assert_eq!(
         new["kms"]["uri"],
-        format!("pkcs11:module-path=/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so;serial={serial}?pin-source=/run/secrets/hsm-pin")
+        format!(
+            "pkcs11:module-path=/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so;serial={serial}?pin-source=/run/secrets/hsm-pin"
+        )
     );
     assert_eq!(new["root"], "/home/step/certs/root_ca.crt");
     assert_eq!(new["crt"], "/home/step/certs/intermediate_ca.crt");
@@ -158,33 +225,68 @@ fn check_first_cutover(d: &Path, bundle: &Path) {
     assert_eq!(new["authority"]["enableAdmin"], false);
     let old_keys: Vec<&String> = old.as_object().unwrap().keys().collect();
     let new_keys: Vec<&String> = new.as_object().unwrap().keys().collect();
-    assert_eq!(new_keys[..old_keys.len()], old_keys[..], "member order kept");
+    assert_eq!(
+        new_keys[..old_keys.len()],
+        old_keys[..],
+        "member order kept"
+    );
     assert_eq!(new_keys[old_keys.len()..], ["kms"]);
-    assert!(std::fs::read_to_string(ca.join("config/ca.json")).unwrap().contains("\n\t\"root\""), "tabs kept");
+    assert!(
+        std::fs::read_to_string(ca.join("config/ca.json"))
+            .unwrap()
+            .contains("\n\t\"root\""),
+        "tabs kept"
+    );
     let defaults = json(&ca.join("config/defaults.json"));
     assert_eq!(defaults["fingerprint"], root_fingerprint(bundle));
     assert_eq!(defaults["ca-url"], "https://ca.ccat.uni-koeln.de:9000");
 
-    for (ours, theirs) in [("root_ca.crt", "root_ca.crt"), ("intermediate_ca.crt", "intermediate_ca.crt"),
-                           ("ssh_user_ca_key.pub", "ssh_user_ca.pub"), ("ssh_host_ca_key.pub", "ssh_host_ca.pub")] {
-        assert_eq!(std::fs::read(ca.join("certs").join(ours)).unwrap(), std::fs::read(bundle.join(theirs)).unwrap(), "{ours}");
+    for (ours, theirs) in [
+        ("root_ca.crt", "root_ca.crt"),
+        ("intermediate_ca.crt", "intermediate_ca.crt"),
+        ("ssh_user_ca_key.pub", "ssh_user_ca.pub"),
+        ("ssh_host_ca_key.pub", "ssh_host_ca.pub"),
+    ] {
+        assert_eq!(
+            std::fs::read(ca.join("certs").join(ours)).unwrap(),
+            std::fs::read(bundle.join(theirs)).unwrap(),
+            "{ours}"
+        );
     }
     owners_and_modes(&ca);
     let gen0 = ca.join(".ceremonyd/generations/0000");
-    for rel in ["certs/root_ca.crt", "config/ca.json", "config/defaults.json"] {
+    for rel in [
+        "certs/root_ca.crt",
+        "config/ca.json",
+        "config/defaults.json",
+    ] {
         let kept = std::fs::read(gen0.join(rel)).unwrap();
-        assert_eq!(kept, std::fs::read(ca.join(".ceremonyd/pre-ceremonyd").join(rel)).unwrap(), "{rel}");
+        assert_eq!(
+            kept,
+            std::fs::read(ca.join(".ceremonyd/pre-ceremonyd").join(rel)).unwrap(),
+            "{rel}"
+        );
     }
     let trust = d.join("trust");
-    assert_eq!(std::fs::read(trust.join("root_ca.crt")).unwrap(), std::fs::read(bundle.join("root_ca.crt")).unwrap());
+    assert_eq!(
+        std::fs::read(trust.join("root_ca.crt")).unwrap(),
+        std::fs::read(bundle.join("root_ca.crt")).unwrap()
+    );
     let roots = std::fs::read_to_string(trust.join("roots.pem")).unwrap();
-    assert_eq!(roots.matches("BEGIN CERTIFICATE").count(), 2, "the Phase 1 root stays for the overlap");
+    assert_eq!(
+        roots.matches("BEGIN CERTIFICATE").count(),
+        2,
+        "the Phase 1 root stays for the overlap"
+    );
     let host = std::fs::read_to_string(bundle.join("ssh_host_ca.pub")).unwrap();
     assert_eq!(
         std::fs::read_to_string(trust.join("known_hosts")).unwrap(),
         format!("@cert-authority *.ccat.uni-koeln.de {}\n", host.trim())
     );
-    assert_eq!(std::fs::read(trust.join("ssh_user_ca.pub")).unwrap(), std::fs::read(bundle.join("ssh_user_ca.pub")).unwrap());
+    assert_eq!(
+        std::fs::read(trust.join("ssh_user_ca.pub")).unwrap(),
+        std::fs::read(bundle.join("ssh_user_ca.pub")).unwrap()
+    );
 }
 
 fn owners_and_modes(ca: &Path) {
@@ -198,16 +300,27 @@ fn owners_and_modes(ca: &Path) {
         let m = meta(&ca.join(link));
         assert!(m.file_type().is_symlink());
         assert_eq!((m.uid(), m.gid()), (4242, 4242));
-        assert_eq!(std::fs::read_link(ca.join(link)).unwrap(), Path::new(".ceremonyd/current").join(link));
+        assert_eq!(
+            std::fs::read_link(ca.join(link)).unwrap(),
+            Path::new(".ceremonyd/current").join(link)
+        );
     }
     let mode = |rel: &str| meta(&gen1.join(rel)).mode() & 0o7777;
     assert_eq!(mode("config/ca.json"), 0o600);
     assert_eq!(mode("config"), 0o750);
     assert_eq!(mode("certs"), 0o755);
-    for f in ["root_ca.crt", "intermediate_ca.crt", "ssh_user_ca_key.pub", "ssh_host_ca_key.pub"] {
+    for f in [
+        "root_ca.crt",
+        "intermediate_ca.crt",
+        "ssh_user_ca_key.pub",
+        "ssh_host_ca_key.pub",
+    ] {
         assert_eq!(mode(&format!("certs/{f}")), 0o644, "{f}");
     }
-    assert_eq!(std::fs::read_link(ca.join(".ceremonyd/current")).unwrap(), Path::new("generations/0001"));
+    assert_eq!(
+        std::fs::read_link(ca.join(".ceremonyd/current")).unwrap(),
+        Path::new("generations/0001")
+    );
 }
 
 /// Every refusal leaves the CA folder and the trust folder exactly as they were.
@@ -230,14 +343,21 @@ fn refusals(d: &Path, fp_a: &str, a2: &Path) {
     let before = (tree(&d.join("ca")), tree(&d.join("trust")));
     for (bundle, fp, extra, why) in cases {
         refused(&import(d, bundle, fp, "ca", extra), why);
-        assert_eq!(before, (tree(&d.join("ca")), tree(&d.join("trust"))), "{why}");
+        assert_eq!(
+            before,
+            (tree(&d.join("ca")), tree(&d.join("trust"))),
+            "{why}"
+        );
     }
     // An intermediate rotation must carry the installed root: install `other`'s root
     // elsewhere, then offer it chain A's rotation.
     phase1_ca_dir(&d.join("ca2"), &d.join("phase1"));
     imported(&import(d, &other, &fp_other, "ca2", &drill));
     let before2 = (tree(&d.join("ca2")), tree(&d.join("trust")));
-    refused(&import(d, a2, fp_a, "ca2", &drill), "an intermediate rotation keeps the root");
+    refused(
+        &import(d, a2, fp_a, "ca2", &drill),
+        "an intermediate rotation keeps the root",
+    );
     assert_eq!(before2, (tree(&d.join("ca2")), tree(&d.join("trust"))));
     // The trust folder's files are never written through a link.
     let trust = d.join("trust");
@@ -249,21 +369,35 @@ fn refusals(d: &Path, fp_a: &str, a2: &Path) {
     assert_eq!(before, (tree(&d.join("ca")), tree(&trust)));
     std::fs::remove_file(trust.join("roots.pem")).unwrap();
     std::fs::write(trust.join("roots.pem"), real).unwrap();
-    std::fs::set_permissions(trust.join("roots.pem"), std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(
+        trust.join("roots.pem"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .unwrap();
     std::os::unix::fs::chown(trust.join("roots.pem"), Some(4242), Some(4242)).unwrap();
     // A folder without step-ca's ca.json.
     std::fs::create_dir(d.join("empty")).unwrap();
-    refused(&import(d, &a1, fp_a, "empty", &drill), "has no config/ca.json");
+    refused(
+        &import(d, &a1, fp_a, "empty", &drill),
+        "has no config/ca.json",
+    );
     assert!(std::fs::read_dir(d.join("empty")).unwrap().next().is_none());
 }
 
 /// A root rotation: accepted only under the new fingerprint; the old root stays trusted.
 fn root_rotation(d: &Path, a2: &Path, fp_a: &str) {
     let a4 = d.join("a4");
-    let fp_new = rehearse("root-rotation.toml", &a4, Some((&d.join("tokens"), Some(a2))));
+    let fp_new = rehearse(
+        "root-rotation.toml",
+        &a4,
+        Some((&d.join("tokens"), Some(a2))),
+    );
     assert_ne!(fp_new, fp_a);
     let before = (tree(&d.join("ca")), tree(&d.join("trust")));
-    refused(&import(d, &a4, fp_a, "ca", &["--allow-drill"]), "not the expected");
+    refused(
+        &import(d, &a4, fp_a, "ca", &["--allow-drill"]),
+        "not the expected",
+    );
     assert_eq!(before, (tree(&d.join("ca")), tree(&d.join("trust"))));
     let out = import(d, &a4, &fp_new, "ca", &["--allow-drill"]);
     imported(&out);
@@ -279,10 +413,17 @@ fn root_rotation(d: &Path, a2: &Path, fp_a: &str) {
     )
     .unwrap();
     let days = (until - time::OffsetDateTime::now_utc()).whole_hours();
-    assert!((29 * 24..=30 * 24).contains(&days), "30 days of overlap, got {days} hours");
+    assert!(
+        (29 * 24..=30 * 24).contains(&days),
+        "30 days of overlap, got {days} hours"
+    );
     let squash = |s: String| s.split_whitespace().collect::<String>();
     let served = squash(std::fs::read_to_string(d.join("trust/roots.pem")).unwrap());
     let new_root = squash(std::fs::read_to_string(a4.join("root_ca.crt")).unwrap());
     assert!(served.starts_with(&new_root), "the new root comes first");
-    assert_eq!(served.matches("BEGINCERTIFICATE").count(), 3, "new, previous, Phase 1");
+    assert_eq!(
+        served.matches("BEGINCERTIFICATE").count(),
+        3,
+        "new, previous, Phase 1"
+    );
 }

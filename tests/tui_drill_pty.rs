@@ -17,6 +17,23 @@ const ROOT_USER: &str = "rootpin-4821";
 const INT_USER: &str = "intpin-7730";
 const FACTORY_SO: &str = "3537363231383830";
 
+/// The PINs the two people type: (SO, user) for the root and the intermediate token.
+struct Pins {
+    root: (&'static str, &'static str),
+    intermediate: (&'static str, &'static str),
+}
+
+const OURS: Pins = Pins {
+    root: (ROOT_SO, ROOT_USER),
+    intermediate: (INT_SO, INT_USER),
+};
+
+/// Kept drill tokens carry the published SmartCard-HSM factory PINs.
+const PUBLISHED: Pins = Pins {
+    root: (FACTORY_SO, ceremony::drill::SMARTCARD_HSM_FACTORY_USER_PIN),
+    intermediate: (FACTORY_SO, ceremony::drill::SMARTCARD_HSM_FACTORY_USER_PIN),
+};
+
 /// A tmux server of its own running the binary in an 80x24 window.
 struct Tty {
     socket: String,
@@ -123,13 +140,11 @@ fn after<'a>(screen: &'a str, marker: &str) -> Option<&'a str> {
 }
 
 /// Plays one screen; returns false when the ceremony is complete.
-fn play_screen(tty: &mut Tty, screen: &str) -> bool {
-    let role_pin = |root: &str, int: &str| {
-        if screen.contains("of the root token") {
-            root.to_string()
-        } else {
-            int.to_string()
-        }
+fn play_screen(tty: &mut Tty, screen: &str, pins: &Pins) -> bool {
+    let (so, user) = if screen.contains("of the root token") {
+        pins.root
+    } else {
+        pins.intermediate
     };
     if screen.contains("ERROR:") {
         panic!("the TUI reported an error:\n{screen}");
@@ -144,15 +159,25 @@ fn play_screen(tty: &mut Tty, screen: &str) -> bool {
         tty.type_line("Wim Witness");
         tty.type_line("WW");
     } else if screen.contains("Choose the ") {
-        let rows: Vec<&str> = screen
+        let main: Vec<&str> = screen
             .lines()
             .filter_map(|l| l.split_once('│').map(|(_, main)| main))
-            .filter(|l| l.contains("drill-new"))
             .collect();
+        let rows: Vec<&str> = main
+            .iter()
+            .copied()
+            .filter(|l| {
+                let t = l.trim_start_matches(['>', ' ']);
+                t.starts_with("[ ]") || t.starts_with("[*]")
+            })
+            .collect();
+        // A token carried over from the previous ceremony is the one with its serial;
+        // a new role takes a factory-fresh (empty) token.
         let index = rows
             .iter()
-            .position(|l| l.contains("(empty)"))
-            .expect("a free token is listed");
+            .position(|l| l.contains("(PREVIOUS)"))
+            .or_else(|| rows.iter().position(|l| l.contains("(empty)")))
+            .unwrap_or_else(|| panic!("no token to choose:\n{screen}"));
         for _ in 0..index {
             tty.send("Down", false);
         }
@@ -160,25 +185,26 @@ fn play_screen(tty: &mut Tty, screen: &str) -> bool {
     } else if screen.contains("type its last 4 characters") {
         let serial = after(screen, "Chosen token: ").unwrap();
         tty.type_line(&serial[serial.len() - 4..]);
-    } else if screen.contains("The operator types: ") {
-        let line = screen
+    } else if screen.contains("The operator types, exactly:") {
+        let main: Vec<&str> = screen
             .lines()
-            .find(|l| l.contains("The operator types: "))
+            .filter_map(|l| l.split_once('│').map(|(_, m)| m))
+            .collect();
+        let at = main
+            .iter()
+            .position(|l| l.contains("The operator types, exactly:"))
             .unwrap();
-        let phrase = line.split("The operator types: ").nth(1).unwrap().trim();
-        tty.type_line(phrase);
+        tty.type_line(main[at + 1].trim());
     } else if screen.contains("type the current SO PIN") {
         tty.type_line(FACTORY_SO);
     } else if screen.contains("type the new SO PIN") {
-        let pin = role_pin(ROOT_SO, INT_SO);
-        tty.type_line(&pin);
-        tty.type_line(&pin);
+        tty.type_line(so);
+        tty.type_line(so);
     } else if screen.contains("type the new user PIN") {
-        let pin = role_pin(ROOT_USER, INT_USER);
-        tty.type_line(&pin);
-        tty.type_line(&pin);
+        tty.type_line(user);
+        tty.type_line(user);
     } else if screen.contains("type the user PIN") {
-        tty.type_line(&role_pin(ROOT_USER, INT_USER));
+        tty.type_line(user);
     } else if screen.contains("Witness: type groups ") {
         let list = screen.split("Witness: type groups ").nth(1).unwrap();
         let list = list.split(" from the paper").next().unwrap();
@@ -207,12 +233,16 @@ fn play_screen(tty: &mut Tty, screen: &str) -> bool {
 
 /// Plays until the ceremony is complete, or `stop_after` screens have been answered.
 fn play(tty: &mut Tty, stop_after: Option<usize>) {
+    play_with(tty, stop_after, &OURS)
+}
+
+fn play_with(tty: &mut Tty, stop_after: Option<usize>, pins: &Pins) {
     let mut screen = tty.wait_change("");
     for answered in 0.. {
         if stop_after == Some(answered) {
             return;
         }
-        if !play_screen(tty, &screen) {
+        if !play_screen(tty, &screen, pins) {
             return;
         }
         screen = tty.wait_change(&screen);
@@ -306,4 +336,42 @@ fn quit_in_the_middle_and_resume() {
     play(&mut second, None);
     quit(&mut second);
     check_outcome(&second, tmp.path());
+}
+
+#[test]
+fn a_planned_rotation_through_the_tui_on_kept_tokens() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (tokens, b1) = (tmp.path().join("tokens"), tmp.path().join("b1"));
+    let made = run(ceremony()
+        .args(["rehearse", ROOT_CEREMONY, "--keep-tokens"])
+        .arg(&tokens)
+        .arg("--out")
+        .arg(&b1));
+    assert!(made.status.success(), "{}", all_output(&made));
+    let checklist = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/checklists/intermediate-rotation.toml"
+    );
+    let args = format!(
+        "drill {checklist} --tokens {} --previous {} --work {} --out {}",
+        tokens.display(),
+        b1.display(),
+        tmp.path().join("work").display(),
+        tmp.path().join("bundle").display()
+    );
+    let mut tty = Tty::start(&args, "ceremony-e2e-rotation");
+    play_with(&mut tty, None, &PUBLISHED);
+    quit(&mut tty);
+    let verified = run(ceremony().arg("verify").arg(tmp.path().join("bundle")));
+    assert!(verified.status.success(), "{}", all_output(&verified));
+    let old = std::fs::read(b1.join("root_ca.crt")).unwrap();
+    assert_eq!(
+        std::fs::read(tmp.path().join("bundle/root_ca.crt")).unwrap(),
+        old,
+        "the root is carried over"
+    );
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("bundle/bundle.json")).unwrap())
+            .unwrap();
+    assert_eq!(m["kind"], "intermediate-rotation");
 }

@@ -215,18 +215,14 @@ fn need_lines(need: &Need, selected: usize, words: Option<&[String]>) -> Vec<Lin
             description,
             tokens,
             taken,
-        } => {
-            let mut lines = token_lines(token_role, description, tokens, taken, selected);
-            if let Some(serial) = expected_serial {
-                lines.insert(
-                    1,
-                    Line::from(bold(format!(
-                        "The previous ceremony's {token_role} token has serial {serial}."
-                    ))),
-                );
-            }
-            lines
-        }
+        } => token_lines(
+            token_role,
+            description,
+            tokens,
+            taken,
+            expected_serial.as_deref(),
+            selected,
+        ),
         Need::TypeBack { by, challenge } => challenge_lines(*by, challenge, words),
         Need::Pin {
             token_role,
@@ -277,18 +273,28 @@ fn token_lines(
     description: &str,
     tokens: &[crate::hsm::TokenInfo],
     taken: &[String],
+    expected: Option<&str>,
     selected: usize,
 ) -> Vec<Line<'static>> {
-    let mut out = vec![
-        Line::from(bold(format!("Choose the {role} token: {description}"))),
-        Line::from("Plugged-in tokens (rescanned continuously; Up/Down, Enter):"),
-    ];
+    let mut out = vec![Line::from(bold(format!(
+        "Choose the {role} token: {description}"
+    )))];
+    if let Some(serial) = expected {
+        out.push(Line::from(bold(format!(
+            "It must be the previous ceremony's: serial {serial}"
+        ))));
+    }
+    out.push(Line::from(
+        "Plugged-in tokens (rescanned continuously; Up/Down, Enter):",
+    ));
     if tokens.is_empty() {
         out.push(Line::from("  (no token found: plug one in)"));
     }
     for (i, t) in tokens.iter().enumerate() {
         let marker = if i == selected { ">" } else { " " };
-        let state = if taken.contains(&t.serial) {
+        let state = if expected == Some(t.serial.as_str()) {
+            "PREVIOUS"
+        } else if taken.contains(&t.serial) {
             "has a role"
         } else if t.user_pin_initialized {
             "IN USE"
@@ -296,9 +302,10 @@ fn token_lines(
             "empty"
         };
         out.push(Line::from(format!(
-            "{marker} {} {:<16} {:<13} ({state})",
+            "{marker} {} {:<16} {:<12} {}",
             if i == selected { "[*]" } else { "[ ]" },
             t.serial,
+            format!("({state})"),
             t.label,
         )));
     }
@@ -327,10 +334,8 @@ fn challenge_lines(
         ],
         Challenge::Authorise { phrase } => vec![
             Line::from(bold("This step changes a token or signs with a key.")),
-            Line::from(vec![
-                Span::raw(format!("The {who} types: ")),
-                bold(phrase.clone()),
-            ]),
+            Line::from(format!("The {who} types, exactly:")),
+            Line::from(bold(format!("  {phrase}"))),
         ],
         Challenge::FingerprintGroups {
             fingerprint,

@@ -4,8 +4,9 @@
 //! current generation changed (by the inbox, a CLI import or a rollback) or a replaced
 //! root's overlap ended.
 //!
-//! A bundle is taken only when its `SHA256SUMS` is the same on two polls in a row (a copy
-//! in progress is left alone), and each `SHA256SUMS` is tried once per process.
+//! A folder is taken only when its listing (names, sizes, modification times) is the same
+//! on two polls in a row, so a copy in progress is left alone; each state of a folder is
+//! tried once per process (a folder that changes again is tried again).
 
 use super::State;
 use super::snapshot::Snapshot;
@@ -23,9 +24,9 @@ use time::OffsetDateTime;
 
 #[derive(Default)]
 struct Seen {
-    /// Folder -> SHA-256 of its `SHA256SUMS` at the last poll.
+    /// Folder -> its listing at the last poll.
     candidate: HashMap<PathBuf, String>,
-    /// Folder -> SHA-256 of the `SHA256SUMS` already tried.
+    /// Folder -> the listing already tried.
     tried: HashMap<PathBuf, String>,
 }
 
@@ -73,11 +74,28 @@ fn bundles_in(inbox: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// Names, sizes and modification times of a folder's entries, hashed.
+fn listing(dir: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let mut lines = Vec::new();
+    for e in std::fs::read_dir(dir).ok()?.flatten() {
+        let m = e.metadata().ok()?;
+        let name = e.file_name();
+        lines.push(format!(
+            "{name:?} {} {}.{}",
+            m.len(),
+            m.mtime(),
+            m.mtime_nsec()
+        ));
+    }
+    lines.sort();
+    Some(sha256_hex(lines.join("\n").as_bytes()))
+}
+
 fn consider(state: &State, seen: &mut Seen, dir: &Path) {
-    let Ok(sums) = std::fs::read(dir.join(crate::bundle::SUMS)) else {
+    let Some(hash) = listing(dir) else {
         return;
     };
-    let hash = sha256_hex(&sums);
     if seen.tried.get(dir) == Some(&hash) {
         return;
     }

@@ -1,0 +1,511 @@
+//! `ceremonyd serve` over loopback, asked with curl: bodies, content types, caching
+//! headers, 304s, 404/405/413/431, a stalled request cut off, metrics equal to the dates
+//! openssl reads from the certificates and the CRL, and a bundle dropped into the inbox
+//! (after a tampered one, which is refused) served without a restart.
+
+#[path = "daemon_support.rs"]
+mod support;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, Read, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use support::*;
+
+struct Resp {
+    status: u16,
+    headers: BTreeMap<String, String>,
+    body: Vec<u8>,
+}
+
+fn curl(url: &str, args: &[&str]) -> Resp {
+    let head = args.contains(&"-I");
+    let mut cmd = Command::new("curl");
+    cmd.args(["-s", "-S", "--max-time", "10"]);
+    if !head {
+        cmd.args(["-D", "-"]);
+    }
+    let out = cmd.args(args).arg(url).output().unwrap();
+    assert!(out.status.success(), "curl {url}: {}", text(&out));
+    let raw = out.stdout;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("headers")
+        + 4;
+    let head_text = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head_text.lines();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(": "))
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    Resp {
+        status,
+        headers,
+        body: raw[split..].to_vec(),
+    }
+}
+
+/// `openssl ... -noout -<field>` as unix seconds ("notAfter=Nov 20 10:16:41 2036 GMT").
+fn openssl_date(args: &[&str], file: &Path) -> i64 {
+    let out = Command::new("openssl")
+        .args(args)
+        .arg("-in")
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let line = String::from_utf8(out.stdout).unwrap();
+    let value = line.trim().split_once('=').unwrap().1.to_owned();
+    let format = time::macros::format_description!(
+        "[month repr:short] [day padding:space] [hour]:[minute]:[second] [year] GMT"
+    );
+    time::PrimitiveDateTime::parse(&value, format)
+        .unwrap()
+        .assume_utc()
+        .unix_timestamp()
+}
+
+fn openssl_serial(file: &Path) -> String {
+    let out = Command::new("openssl")
+        .args(["x509", "-noout", "-serial", "-in"])
+        .arg(file)
+        .output()
+        .unwrap();
+    let line = String::from_utf8(out.stdout).unwrap();
+    line.trim()
+        .trim_start_matches("serial=")
+        .to_ascii_lowercase()
+        .trim_start_matches("00")
+        .to_owned()
+}
+
+fn http_date(unix: i64) -> String {
+    ceremony::daemon::serve::http_date(unix)
+}
+
+fn metric(body: &str, name_and_labels: &str) -> i64 {
+    body.lines()
+        .find_map(|l| l.strip_prefix(name_and_labels)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("{name_and_labels} not in:\n{body}"))
+        .parse()
+        .unwrap()
+}
+
+struct Server {
+    child: Child,
+    log: Arc<Mutex<Vec<String>>>,
+    base: String,
+}
+
+impl Server {
+    fn start(config: &Path) -> Server {
+        let mut child = ceremonyd()
+            .args(["serve", "--config"])
+            .arg(config)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if let Some(addr) = line
+                    .split(" addr=")
+                    .nth(1)
+                    .filter(|_| line.contains("serve.listening"))
+                {
+                    let _ = tx.send(addr.split(' ').next().unwrap().to_owned());
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("serve.listening in the log");
+        Server {
+            child,
+            log,
+            base: format!("http://{addr}"),
+        }
+    }
+
+    fn get(&self, path: &str, args: &[&str]) -> Resp {
+        curl(&format!("{}{path}", self.base), args)
+    }
+
+    fn wait_for(&self, what: &str, mut ok: impl FnMut(&Server) -> bool) {
+        let start = Instant::now();
+        while !ok(self) {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "timed out waiting for {what}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn stop(mut self) -> Vec<String> {
+        // SAFETY: signalling our own child process.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "serve exited with {status}");
+        std::thread::sleep(Duration::from_millis(100));
+        self.log.lock().unwrap().clone()
+    }
+}
+
+#[test]
+fn serves_trust_material_with_caching_metrics_and_inbox_pickup() {
+    require("curl");
+    require("openssl");
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let a1 = d.join("a1");
+    let fp = rehearse("root-ceremony.toml", &a1, Some((&d.join("tokens"), None)));
+    let a2 = d.join("a2");
+    rehearse(
+        "intermediate-rotation.toml",
+        &a2,
+        Some((&d.join("tokens"), Some(&a1))),
+    );
+    std::fs::create_dir_all(d.join("ca/config")).unwrap();
+    std::fs::write(d.join("ca/config/ca.json"), phase1_ca_json()).unwrap();
+    let out = ceremonyd()
+        .arg("import")
+        .arg(&a1)
+        .args(["--root-fingerprint", &fp, "--allow-drill", "--ca-dir"])
+        .arg(d.join("ca"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    std::fs::create_dir(d.join("inbox")).unwrap();
+    let config = d.join("ceremonyd.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[ca]\ndir = \"{}\"\n[import]\nallow_drill = true\n[serve]\nlisten = \"127.0.0.1:0\"\n\
+             inbox = \"{}\"\npoll_seconds = 1\nheader_timeout_seconds = 1\nidle_timeout_seconds = 2\n",
+            d.join("ca").display(),
+            d.join("inbox").display()
+        ),
+    )
+    .unwrap();
+    bad_config_is_reported(d);
+
+    let server = Server::start(&config);
+    files(&server, &a1, &fp);
+    crl(&server, &a1);
+    conditional(&server);
+    errors(&server);
+    metrics(&server, &a1);
+    inbox(&server, d, &a1, &a2);
+    let log = server.stop();
+    assert!(
+        log.iter().all(|l| l.starts_with("ts=")),
+        "one key=value line per event:\n{log:?}"
+    );
+    assert!(
+        log.iter().any(|l| l.contains("event=inbox.refused")),
+        "{log:?}"
+    );
+    assert!(
+        log.iter().any(|l| l.contains("event=inbox.installed")),
+        "{log:?}"
+    );
+}
+
+fn squash(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).split_whitespace().collect()
+}
+
+fn files(s: &Server, bundle: &Path, fp: &str) {
+    let roots = s.get("/roots.pem", &[]);
+    assert_eq!(roots.status, 200);
+    assert_eq!(roots.headers["content-type"], "application/x-pem-file");
+    assert_eq!(
+        squash(&roots.body),
+        squash(&std::fs::read(bundle.join("root_ca.crt")).unwrap())
+    );
+    assert_eq!(
+        roots.headers["etag"],
+        format!("\"{}\"", ceremony::fsutil::sha256_hex(&roots.body))
+    );
+    assert_eq!(roots.headers["cache-control"], "no-cache");
+    assert!(roots.headers["last-modified"].ends_with(" GMT"));
+    let one = s.get(&format!("/root/{fp}"), &[]);
+    assert_eq!(one.status, 200);
+    assert_eq!(one.headers["content-type"], "application/json");
+    let v: serde_json::Value = serde_json::from_slice(&one.body).unwrap();
+    assert_eq!(v["ca"].as_str().unwrap().as_bytes(), roots.body.as_slice());
+    assert_eq!(s.get(&format!("/root/{}", "0".repeat(64)), &[]).status, 404);
+    let inter = s.get("/intermediates.pem", &[]);
+    assert_eq!(
+        squash(&inter.body),
+        squash(&std::fs::read(bundle.join("intermediate_ca.crt")).unwrap())
+    );
+    for (path, file) in [
+        ("/ssh/user_ca.pub", "ssh_user_ca.pub"),
+        ("/ssh/host_ca.pub", "ssh_host_ca.pub"),
+    ] {
+        let r = s.get(path, &[]);
+        assert_eq!(r.status, 200, "{path}");
+        assert_eq!(r.body, std::fs::read(bundle.join(file)).unwrap(), "{path}");
+        assert!(r.headers.contains_key("etag") && r.headers.contains_key("last-modified"));
+    }
+    let host = std::fs::read_to_string(bundle.join("ssh_host_ca.pub")).unwrap();
+    let kh = s.get("/ssh/known_hosts", &[]);
+    assert_eq!(
+        String::from_utf8(kh.body).unwrap(),
+        format!("@cert-authority * {}\n", host.trim())
+    );
+    let health = s.get("/health", &[]);
+    assert_eq!(
+        (health.status, health.body.as_slice()),
+        (200, &b"{\"status\":\"ok\",\"generation\":1}\n"[..])
+    );
+    let head = s.get("/roots.pem", &["-I"]);
+    assert_eq!(head.status, 200);
+    assert_eq!(head.headers["content-length"], roots.body.len().to_string());
+    assert_eq!(head.headers["etag"], roots.headers["etag"]);
+    assert!(head.body.is_empty());
+}
+
+fn crl(s: &Server, bundle: &Path) {
+    let file = bundle.join("root_ca.crl");
+    let r = s.get("/crl", &[]);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.headers["content-type"], "application/pkix-crl");
+    assert_eq!(r.body, std::fs::read(&file).unwrap());
+    let this = openssl_date(&["crl", "-inform", "DER", "-noout", "-lastupdate"], &file);
+    let next = openssl_date(&["crl", "-inform", "DER", "-noout", "-nextupdate"], &file);
+    assert_eq!(r.headers["last-modified"], http_date(this));
+    assert_eq!(r.headers["expires"], http_date(next));
+    let max_age: i64 = r.headers["cache-control"]
+        .strip_prefix("public, max-age=")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let left = next - time::OffsetDateTime::now_utc().unix_timestamp();
+    assert!(
+        (left - 60..=left).contains(&max_age),
+        "max-age {max_age}, {left} s to nextUpdate"
+    );
+    assert_eq!(
+        r.headers["etag"],
+        format!("\"{}\"", ceremony::fsutil::sha256_hex(&r.body))
+    );
+}
+
+fn conditional(s: &Server) {
+    let full = s.get("/crl", &[]);
+    let (etag, modified) = (
+        full.headers["etag"].clone(),
+        full.headers["last-modified"].clone(),
+    );
+    let inm = format!("If-None-Match: {etag}");
+    let r = s.get("/crl", &["-H", &inm]);
+    assert_eq!(r.status, 304);
+    assert!(r.body.is_empty());
+    assert_eq!(r.headers["etag"], etag);
+    let ims = format!("If-Modified-Since: {modified}");
+    assert_eq!(s.get("/crl", &["-H", &ims]).status, 304);
+    let earlier = format!("If-Modified-Since: {}", http_date(0));
+    assert_eq!(s.get("/crl", &["-H", &earlier]).status, 200);
+    // If-None-Match decides when both are sent.
+    assert_eq!(
+        s.get("/crl", &["-H", "If-None-Match: \"other\"", "-H", &ims])
+            .status,
+        200
+    );
+    assert_eq!(
+        s.get("/roots.pem", &["-H", "If-None-Match: W/\"x\", *"])
+            .status,
+        304
+    );
+}
+
+fn errors(s: &Server) {
+    assert_eq!(s.get("/nope", &[]).status, 404);
+    assert_eq!(s.get("/roots.pem/", &[]).status, 404);
+    let post = s.get("/roots.pem", &["-X", "POST"]);
+    assert_eq!(post.status, 405);
+    assert_eq!(post.headers["allow"], "GET, HEAD");
+    assert_eq!(
+        s.get("/roots.pem", &["-X", "GET", "--data", "x"]).status,
+        413
+    );
+    let big = format!("X-Big: {}", "a".repeat(20_000));
+    assert_eq!(s.get("/roots.pem", &["-H", &big]).status, 431);
+    // A request head that never completes is cut off by the header timeout.
+    let addr = s.base.trim_start_matches("http://");
+    let mut slow = std::net::TcpStream::connect(addr).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    slow.write_all(b"GET /roots.pem HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let started = Instant::now();
+    let mut buf = [0u8; 512];
+    let n = slow.read(&mut buf).unwrap_or(0);
+    assert!(
+        n == 0 || String::from_utf8_lossy(&buf[..n]).contains("408"),
+        "connection not closed"
+    );
+    assert!(started.elapsed() < Duration::from_secs(15));
+    // An idle kept-alive connection is closed too.
+    let mut idle = std::net::TcpStream::connect(addr).unwrap();
+    idle.set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    idle.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut all = Vec::new();
+    let _ = idle.read_to_end(&mut all);
+    assert!(
+        String::from_utf8_lossy(&all).starts_with("HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&all)
+    );
+}
+
+fn metrics(s: &Server, bundle: &Path) {
+    let r = s.get("/metrics", &[]);
+    assert_eq!(r.status, 200);
+    assert!(r.headers["content-type"].starts_with("text/plain; version=0.0.4"));
+    let body = String::from_utf8(r.body).unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    for (role, file, cn) in [
+        ("root", "root_ca.crt", "CCAT Observatory Root CA"),
+        (
+            "intermediate",
+            "intermediate_ca.crt",
+            "CCAT Observatory Intermediate CA",
+        ),
+    ] {
+        let path = bundle.join(file);
+        let labels = format!(
+            "{{role=\"{role}\",serial=\"{}\",subject_CN=\"{cn}\"}}",
+            openssl_serial(&path)
+        );
+        let not_after = openssl_date(&["x509", "-noout", "-enddate"], &path);
+        let not_before = openssl_date(&["x509", "-noout", "-startdate"], &path);
+        assert_eq!(
+            metric(
+                &body,
+                &format!("ceremony_cert_not_after_timestamp_seconds{labels}")
+            ),
+            not_after
+        );
+        assert_eq!(
+            metric(
+                &body,
+                &format!("ceremony_cert_not_before_timestamp_seconds{labels}")
+            ),
+            not_before
+        );
+        assert_eq!(
+            metric(&body, &format!("x509_cert_not_after{labels}")),
+            not_after
+        );
+        assert_eq!(metric(&body, &format!("x509_cert_expired{labels}")), 0);
+        let left = metric(&body, &format!("ceremony_cert_expires_in_seconds{labels}"));
+        assert!(
+            (not_after - now - 60..=not_after - now).contains(&left),
+            "{left}"
+        );
+    }
+    let crl = bundle.join("root_ca.crl");
+    let next = openssl_date(&["crl", "-inform", "DER", "-noout", "-nextupdate"], &crl);
+    assert_eq!(
+        metric(
+            &body,
+            "ceremony_crl_next_update_timestamp_seconds{number=\"1\"}"
+        ),
+        next
+    );
+    assert_eq!(metric(&body, "x509_crl_next_update{number=\"1\"}"), next);
+    assert_eq!(metric(&body, "ceremony_generation"), 1);
+    assert_eq!(metric(&body, "ceremony_last_import_success"), 1);
+    assert!(body.contains("# TYPE ceremony_cert_not_after_timestamp_seconds gauge"));
+}
+
+fn inbox(s: &Server, d: &Path, a1: &Path, a2: &Path) {
+    let before = s.get("/intermediates.pem", &[]);
+    // A tampered bundle first: refused, nothing changes.
+    let bad = d.join("inbox/tampered");
+    copy_tree(a2, &bad);
+    let mut bytes = std::fs::read(bad.join("root_ca.crl")).unwrap();
+    bytes[40] ^= 1;
+    std::fs::write(bad.join("root_ca.crl"), bytes).unwrap();
+    s.wait_for("the refusal", |s| {
+        metric(
+            &String::from_utf8(s.get("/metrics", &[]).body).unwrap(),
+            "ceremony_imports_total{result=\"refused\"}",
+        ) == 1
+    });
+    let body = String::from_utf8(s.get("/metrics", &[]).body).unwrap();
+    assert_eq!(metric(&body, "ceremony_last_import_success"), 0);
+    assert_eq!(metric(&body, "ceremony_generation"), 1);
+    // The real one: picked up and served without a restart.
+    copy_tree(a2, &d.join("inbox/a2"));
+    s.wait_for("generation 2", |s| {
+        s.get("/health", &[]).body.ends_with(b"\"generation\":2}\n")
+    });
+    let after = s.get("/intermediates.pem", &[]);
+    assert_ne!(after.headers["etag"], before.headers["etag"]);
+    let text = squash(&after.body);
+    assert!(text.contains(&squash(
+        &std::fs::read(a2.join("intermediate_ca.crt")).unwrap()
+    )));
+    assert!(
+        text.contains(&squash(
+            &std::fs::read(a1.join("intermediate_ca.crt")).unwrap()
+        )),
+        "superseded, still valid"
+    );
+    assert_eq!(
+        s.get("/crl", &[]).body,
+        std::fs::read(a2.join("root_ca.crl")).unwrap()
+    );
+    let body = String::from_utf8(s.get("/metrics", &[]).body).unwrap();
+    assert_eq!(
+        metric(&body, "ceremony_imports_total{result=\"installed\"}"),
+        1
+    );
+    assert_eq!(metric(&body, "ceremony_last_import_success"), 1);
+    assert_eq!(metric(&body, "ceremony_crl_number{number=\"2\"}"), 2);
+    assert!(body.contains("role=\"intermediate-previous\""), "{body}");
+}
+
+fn bad_config_is_reported(d: &Path) {
+    let bad = d.join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[serve]\nlisten = \"nowhere\"\nport = 80\n[ca]\ndir = \"relative\"\n",
+    )
+    .unwrap();
+    let out = ceremonyd()
+        .args(["serve", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let t = text(&out);
+    for path in ["ca.dir: ", "serve.port: unknown key", "serve.listen: "] {
+        assert!(t.contains(path), "{path:?} missing:\n{t}");
+    }
+}
