@@ -175,3 +175,23 @@ fn lint_accepts_the_shipped_checklists_and_names_every_problem_of_a_bad_one() {
         "{printed}"
     );
 }
+
+#[test]
+fn rehearse_refuses_a_module_that_is_not_softhsm() {
+    require("pkcs11-tool"); // from opensc, whose module is the production one
+    let opensc = ceremony::hsm::opensc_module().expect("OpenSC's PKCS#11 module (build/deps)");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("bundle");
+    let result = run(ceremony()
+        .args(["rehearse", ROOT_CEREMONY, "--out"])
+        .arg(&out)
+        .arg("--module")
+        .arg(&opensc));
+    assert!(!result.status.success());
+    let text = all_output(&result);
+    assert!(
+        text.contains("not SoftHSM") && text.contains("never touches real tokens"),
+        "{text}"
+    );
+    assert!(!out.exists(), "nothing was written");
+}

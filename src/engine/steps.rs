@@ -450,15 +450,28 @@ impl Engine {
                     group_hex(&self.cfg.checklist.sha256_hex),
                 ));
                 out.push(("UTC clock".into(), super::clock::now_rfc3339()));
-                let problems = NetworkState::read().problems();
+                let network = NetworkState::read();
+                let problems = network.problems();
                 out.push((
                     "network".into(),
                     if problems.is_empty() {
                         "offline (loopback only)".into()
                     } else {
-                        problems.join("; ")
+                        format!("NOT OFFLINE: {}", problems.join("; "))
                     },
                 ));
+                let interfaces: Vec<String> = network
+                    .interfaces
+                    .iter()
+                    .map(|i| format!("{} {}", i.name, i.state))
+                    .collect();
+                out.push(("interfaces".into(), interfaces.join(", ")));
+                let routes = if network.default_routes.is_empty() {
+                    "none".to_string()
+                } else {
+                    network.default_routes.join(", ")
+                };
+                out.push(("default routes".into(), routes));
             }
             StepAction::IdentifyToken { .. } => {
                 if let Some(t) = &self.chosen {
