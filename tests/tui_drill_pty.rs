@@ -129,8 +129,30 @@ impl Drop for Tty {
     }
 }
 
+/// The screen without its clock line and without the input field lines, so that what
+/// we type does not count as the program having answered: a slow step (key generation)
+/// leaves our typed text on screen until the next question appears.
 fn body(screen: &str) -> String {
-    screen.lines().skip(1).collect::<Vec<_>>().join("\n")
+    const FIELDS: &[&str] = &[
+        "Name:",
+        "Initials:",
+        "operator types:",
+        "witness types:",
+        "PIN:",
+        "PIN again:",
+        "operator initials:",
+        "witness initials:",
+    ];
+    screen
+        .lines()
+        .skip(1)
+        .filter(|l| {
+            let main = l.split_once('│').map_or("", |(_, m)| m);
+            let field = main.trim_start_matches(['>', ' ']);
+            !FIELDS.iter().any(|f| field.starts_with(f))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The word after `marker` on the screen.

@@ -435,6 +435,29 @@ fn the_input_field_stays_visible_when_the_text_is_long() {
     };
     let text = render(&base(body), 80, 24);
     assert!(text.contains("> operator initials: AO_"), "{text}");
+
+    // A panel taller than the screen, with lines that wrap at word boundaries, still
+    // keeps its input field on screen.
+    let facts = (0..12)
+        .map(|i| {
+            (
+                format!("fact {i}"),
+                "a value with several words that wrap at the edge".to_string(),
+            )
+        })
+        .collect();
+    let body = Body::Step {
+        step: step(0, "preflight", "Preflight", "Compare.", "check"),
+        need: Need::Confirm {
+            role: Role::Witness,
+            facts,
+        },
+        fields: vec![field("witness initials", "WW", true)],
+        selected: 0,
+        words: None,
+    };
+    let text = render(&base(body), 80, 24);
+    assert!(text.contains("> witness initials: WW_"), "{text}");
     let wide = render(
         &base(Body::Resume {
             done: 1,

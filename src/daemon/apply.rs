@@ -10,7 +10,7 @@
 //! file and rename). Nothing is ever deleted; rollback points `current` back.
 
 use super::config::Config;
-use super::content::{NewFile, dir_mode, rfc3339};
+use super::content::{Migration, NewFile, dir_mode, rfc3339};
 use super::error::DaemonError;
 use super::fsx::{Fault, Writer, sync_dir};
 use super::generation::{self, GenerationInfo, publish};
@@ -45,15 +45,14 @@ pub fn import(req: &Request<'_>, fault: Fault) -> Result<Imported, DaemonError> 
     })?;
     let _lock = lock(ca_dir)?;
     let mut w = Writer::new(req.config.ca.owner, fault);
-    let plan = match plan::decide(req)? {
+    match plan::decide(req)? {
         Decision::Installed {
             number,
             previous,
             bundle,
         } => {
-            let ca = CaDir::new(ca_dir);
-            sync_trust(&mut w, req.config, &ca, number)?;
-            return Ok(Imported {
+            sync_trust(&mut w, req.config, &CaDir::new(ca_dir), number)?;
+            Ok(Imported {
                 generation: number,
                 previous,
                 migrated: None,
@@ -63,10 +62,15 @@ pub fn import(req: &Request<'_>, fault: Fault) -> Result<Imported, DaemonError> 
                 kind: bundle.kind,
                 drill: bundle.drill,
                 writes: w.count(),
-            });
+            })
         }
-        Decision::Install(plan) => plan,
-    };
+        Decision::Install(plan) => install(&mut w, req.config, *plan),
+    }
+}
+
+/// Writes a decided plan: generation 0 first if the folder is plain, then the new
+/// generation, the switch, the history line and the trust folder.
+fn install(w: &mut Writer, cfg: &Config, plan: Plan) -> Result<Imported, DaemonError> {
     let Plan {
         ca,
         layout,
@@ -75,43 +79,39 @@ pub fn import(req: &Request<'_>, fault: Fault) -> Result<Imported, DaemonError> 
         files,
         mut info,
         root_changed,
-    } = *plan;
-    ensure_state(&mut w, &ca)?;
-    let mut current = layout.current();
-    let mut migrated = None;
-    if let Some(m) = migrate {
-        let n = ca.next_number()?;
-        let mut gen0 = m.info;
-        gen0.number = n;
-        write_generation(&mut w, &ca, n, &m.files, &gen0)?;
-        switch(&mut w, &ca, n, "migrate")?;
-        history(&mut w, &ca, "migrate", &[("generation", n.to_string())])?;
-        current = Some(n);
-        migrated = Some(n);
-    }
-    link_plain_folders(&mut w, &ca, &layout)?;
+    } = plan;
+    ensure_state(w, &ca)?;
+    let migrated = match migrate {
+        Some(m) => Some(migrate_plain(w, &ca, m)?),
+        None => None,
+    };
+    let previous = migrated.or(layout.current());
+    link_plain_folders(w, &ca, &layout)?;
     let n = ca.next_number()?;
     info.number = n;
-    info.previous = current;
-    write_generation(&mut w, &ca, n, &files, &info)?;
-    switch(&mut w, &ca, n, "import")?;
+    info.previous = previous;
+    write_generation(w, &ca, n, &files, &info)?;
+    switch(w, &ca, n, "import")?;
     let m = &verified.manifest;
     history(
-        &mut w,
+        w,
         &ca,
         "import",
         &[
             ("generation", n.to_string()),
-            ("previous", current.map_or("none".into(), |p| p.to_string())),
+            (
+                "previous",
+                previous.map_or("none".into(), |p| p.to_string()),
+            ),
             ("seal", verified.seal.clone()),
             ("kind", m.kind.clone()),
             ("root", verified.root_fingerprint.clone()),
         ],
     )?;
-    sync_trust(&mut w, req.config, &ca, n)?;
+    sync_trust(w, cfg, &ca, n)?;
     Ok(Imported {
         generation: n,
-        previous: current,
+        previous,
         migrated,
         already: false,
         root_changed,
@@ -120,6 +120,17 @@ pub fn import(req: &Request<'_>, fault: Fault) -> Result<Imported, DaemonError> 
         drill: m.drill,
         writes: w.count(),
     })
+}
+
+/// The plain folders become a generation, which becomes current (same content).
+fn migrate_plain(w: &mut Writer, ca: &CaDir, m: Migration) -> Result<u32, DaemonError> {
+    let n = ca.next_number()?;
+    let mut info = m.info;
+    info.number = n;
+    write_generation(w, ca, n, &m.files, &info)?;
+    switch(w, ca, n, "migrate")?;
+    history(w, ca, "migrate", &[("generation", n.to_string())])?;
+    Ok(n)
 }
 
 /// An exclusive `flock` on the CA folder itself (no lock file: a refusal writes nothing),

@@ -95,8 +95,7 @@ pub fn decide(req: &Request<'_>) -> Result<Decision, DaemonError> {
         DaemonError::Refused("no CA folder given (--ca-dir or ca.dir in the config)".into())
     })?;
     let verified = verify(req)?;
-    let m = &verified.manifest;
-    if m.drill && !cfg.import.allow_drill {
+    if verified.manifest.drill && !cfg.import.allow_drill {
         return Err(DaemonError::Refused(format!(
             "{} is a DRILL bundle, made on throwaway tokens; only a rehearsal host takes it \
              (--allow-drill, or import.allow_drill = true)",
@@ -105,7 +104,7 @@ pub fn decide(req: &Request<'_>) -> Result<Decision, DaemonError> {
     }
     check_trust_dir(cfg.trust.dir.as_deref())?;
     let files = BundleFiles::read(req.bundle, &verified)?;
-    let parts = Parts::pick(m, &files)?;
+    let parts = Parts::pick(&verified.manifest, &files)?;
     let ca = CaDir::new(ca_dir);
     let layout = ca.inspect()?;
     let old = Installed::read(&ca, &layout)?;
@@ -119,29 +118,12 @@ pub fn decide(req: &Request<'_>) -> Result<Decision, DaemonError> {
         });
     }
     check_interrupted_migration(&ca, &layout, &old)?;
-    let old_root = old.root_der();
-    let same_root = old_root.as_deref() == Some(parts.root.der.as_slice());
-    let root_changed = old_root.is_some() && !same_root;
-    if m.kind.starts_with("intermediate-rotation") && !same_root {
-        return Err(DaemonError::Refused(match &old_root {
-            None => format!(
-                "{} bundle, but no root is installed to continue from",
-                m.kind
-            ),
-            Some(der) => format!(
-                "{} bundle carries root {}, but the installed root is {}; an intermediate \
-                 rotation keeps the root byte for byte",
-                m.kind,
-                parts.root.sha256,
-                Fingerprint::of(der).hex()
-            ),
-        }));
-    }
+    let root_changed = check_root(&verified.manifest.kind, &parts, &old)?;
     check_crl(&parts, &old)?;
     let ca_json = old.file(generation::CONFIG, step::CA_JSON).ok_or_else(|| {
         DaemonError::Refused(format!(
             "{} has no config/ca.json; ceremonyd updates step-ca's existing configuration \
-                 (provisioners, address, db) and does not invent one",
+             (provisioners, address, db) and does not invent one",
             ca_dir.display()
         ))
     })?;
@@ -155,24 +137,7 @@ pub fn decide(req: &Request<'_>) -> Result<Decision, DaemonError> {
     let roots = content::trusted_roots(&parts, &old, cfg.trust.root_overlap_days, req.now);
     let mut files_out = content::generation_files(cfg, &parts, &old, &roots, new_ca_json, req.now);
     files_out.extend(content::bundle_copy(&files));
-    let info = GenerationInfo {
-        format: generation::FORMAT.into(),
-        version: 1,
-        number: 0,
-        previous: None,
-        created: content::rfc3339(req.now),
-        source: "bundle".into(),
-        bundle: Some(BundleRef {
-            seal: verified.seal.clone(),
-            kind: m.kind.clone(),
-            ceremony: m.ceremony.clone(),
-            drill: m.drill,
-            exported: m.exported.clone(),
-            root_fingerprint: verified.root_fingerprint.clone(),
-        }),
-        roots: roots.iter().map(|(r, _)| r.clone()).collect(),
-        crl: content::crl_ref(&parts, &old),
-    };
+    let info = generation_info(&verified, &parts, &old, &roots, req.now);
     let migrate = match layout {
         Layout::Plain { .. } => Some(content::migration(&old, req.now)),
         Layout::Managed { .. } => None,
@@ -186,6 +151,54 @@ pub fn decide(req: &Request<'_>) -> Result<Decision, DaemonError> {
         info,
         root_changed,
     })))
+}
+
+/// An intermediate rotation keeps the installed root byte for byte. Returns whether an
+/// installed root is being replaced.
+fn check_root(kind: &str, parts: &Parts, old: &Installed) -> Result<bool, DaemonError> {
+    let old_root = old.root_der();
+    let same_root = old_root.as_deref() == Some(parts.root.der.as_slice());
+    if kind.starts_with("intermediate-rotation") && !same_root {
+        return Err(DaemonError::Refused(match &old_root {
+            None => format!("{kind} bundle, but no root is installed to continue from"),
+            Some(der) => format!(
+                "{kind} bundle carries root {}, but the installed root is {}; an intermediate \
+                 rotation keeps the root byte for byte",
+                parts.root.sha256,
+                Fingerprint::of(der).hex()
+            ),
+        }));
+    }
+    Ok(old_root.is_some() && !same_root)
+}
+
+/// The new generation's record; apply fills in `number` and `previous`.
+fn generation_info(
+    verified: &Verified,
+    parts: &Parts,
+    old: &Installed,
+    roots: &[(generation::TrustedRoot, Vec<u8>)],
+    now: OffsetDateTime,
+) -> GenerationInfo {
+    let m = &verified.manifest;
+    GenerationInfo {
+        format: generation::FORMAT.into(),
+        version: 1,
+        number: 0,
+        previous: None,
+        created: content::rfc3339(now),
+        source: "bundle".into(),
+        bundle: Some(BundleRef {
+            seal: verified.seal.clone(),
+            kind: m.kind.clone(),
+            ceremony: m.ceremony.clone(),
+            drill: m.drill,
+            exported: m.exported.clone(),
+            root_fingerprint: verified.root_fingerprint.clone(),
+        }),
+        roots: roots.iter().map(|(r, _)| r.clone()).collect(),
+        crl: content::crl_ref(parts, old),
+    }
 }
 
 fn verify(req: &Request<'_>) -> Result<Verified, DaemonError> {

@@ -193,13 +193,37 @@ fn draw_step(frame: &mut Frame, area: Rect, step: &StepView, need: &Need, input:
     frame.render_widget(Paragraph::new(panel).wrap(wrap).scroll((hidden, 0)), bottom);
 }
 
-/// Rows `lines` take when wrapped at `width` columns.
+/// Rows `lines` take when word-wrapped at `width` columns, as the paragraph wraps them
+/// (a word that does not fit moves to the next row), so that nothing below is pushed off.
 fn wrapped_height(lines: &[Line], width: u16) -> u16 {
     let width = width.max(1) as usize;
     lines
         .iter()
-        .map(|l| l.width().max(1).div_ceil(width) as u16)
+        .map(|line| {
+            let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+            word_wrap_rows(&text, width)
+        })
         .sum()
+}
+
+fn word_wrap_rows(text: &str, width: usize) -> u16 {
+    let mut rows = 1u16;
+    let mut used = 0usize;
+    for word in text.split(' ') {
+        let len = word.chars().count();
+        let needed = if used == 0 { len } else { used + 1 + len };
+        if needed <= width {
+            used = needed;
+        } else if len <= width {
+            rows += 1;
+            used = len;
+        } else {
+            // A word longer than the row is broken across rows.
+            rows += (len / width) as u16 + u16::from(used > 0);
+            used = len % width;
+        }
+    }
+    rows
 }
 
 fn need_lines(need: &Need, selected: usize, words: Option<&[String]>) -> Vec<Line<'static>> {
