@@ -149,7 +149,35 @@ fn first_cutover_rotations_refusals_and_rollback() {
     );
     assert_eq!(before, (tree(&d.join("ca")), tree(&d.join("trust"))));
 
-    root_rotation(d, &a2, &fp_a);
+    // Emergency rotation: the root-signed CRL that revokes the old intermediates is
+    // served, and the revoked intermediates are no longer.
+    let a3 = d.join("a3");
+    rehearse(
+        "intermediate-rotation-emergency.toml",
+        &a3,
+        Some((&d.join("tokens"), Some(&a2))),
+    );
+    imported(&import(d, &a3, &fp_a, "ca", &["--allow-drill"]));
+    let gen3 = d.join("ca/.ceremonyd/current/publish");
+    assert_eq!(
+        std::fs::read(gen3.join("crl.der")).unwrap(),
+        std::fs::read(a3.join("root_ca.crl")).unwrap(),
+        "the emergency CRL is what /crl serves"
+    );
+    let inters = std::fs::read_to_string(gen3.join("intermediates.pem")).unwrap();
+    assert_eq!(
+        inters.matches("BEGIN CERTIFICATE").count(),
+        1,
+        "revoked intermediates are not served"
+    );
+    assert_eq!(
+        std::fs::read(d.join("ca/certs/root_ca.crt")).unwrap(),
+        std::fs::read(a1.join("root_ca.crt")).unwrap(),
+        "the root stays"
+    );
+    let after_a3 = view(&d.join("ca"));
+
+    root_rotation(d, &a3, &fp_a);
 
     // Rollback, generation by generation, down to the plain Phase 1 folder.
     let rollback = || {
@@ -162,7 +190,7 @@ fn first_cutover_rotations_refusals_and_rollback() {
             .output()
             .unwrap()
     };
-    for expected in [&after_a2, &after_a1, &plain] {
+    for expected in [&after_a3, &after_a2, &after_a1, &plain] {
         let out = rollback();
         assert!(out.status.success(), "{}", text(&out));
         assert_eq!(&view(&d.join("ca")), expected);
