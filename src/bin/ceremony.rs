@@ -519,23 +519,11 @@ fn verify(dir: &Path, expected: Option<&str>) -> Result<ExitCode> {
         .map_err(|e| anyhow::anyhow!("--root-fingerprint: {e}"))?;
     match bundle::verify(dir, expected.as_ref()) {
         Ok(v) => {
-            println!("{}: ok", dir.display());
-            println!(
-                "kind:    {}{}",
-                v.manifest.kind,
-                if v.manifest.drill { " (DRILL)" } else { "" }
-            );
-            println!("root:    {}", v.root_fingerprint);
-            println!("seal:    {}", v.seal);
-            for note in &v.notes {
-                println!("note:    {note}");
-            }
+            print!("{}", v.summary(dir));
             Ok(ExitCode::SUCCESS)
         }
         Err(problems) => {
-            for p in problems {
-                println!("{}: {p}", dir.display());
-            }
+            print!("{}", ceremony::bundle::problems_report(dir, &problems));
             Ok(ExitCode::FAILURE)
         }
     }

@@ -128,20 +128,11 @@ fn verify(bundle: &Path, root: &str) -> Result<ExitCode> {
     let expected = fingerprint(root)?;
     match ceremony::bundle::verify(bundle, Some(&expected)) {
         Ok(v) => {
-            println!("{}: ok", bundle.display());
-            let drill = if v.manifest.drill { " (DRILL)" } else { "" };
-            println!("kind:    {}{drill}", v.manifest.kind);
-            println!("root:    {}", v.root_fingerprint);
-            println!("seal:    {}", v.seal);
-            for note in &v.notes {
-                println!("note:    {note}");
-            }
+            print!("{}", v.summary(bundle));
             Ok(ExitCode::SUCCESS)
         }
         Err(problems) => {
-            for p in problems {
-                println!("{}: {p}", bundle.display());
-            }
+            print!("{}", ceremony::bundle::problems_report(bundle, &problems));
             Ok(ExitCode::FAILURE)
         }
     }

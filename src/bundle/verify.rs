@@ -390,3 +390,29 @@ fn check_sheet(_dir: &Path, verified: &mut Verified, _problems: &mut Vec<String>
         "{SHEET}: not checked (built without sheet support)"
     ));
 }
+
+impl Verified {
+    /// What `ceremony verify` and `ceremonyd verify` print for a good bundle.
+    pub fn summary(&self, dir: &Path) -> String {
+        let drill = if self.manifest.drill { " (DRILL)" } else { "" };
+        let mut out = format!(
+            "{}: ok\nkind:    {}{drill}\nroot:    {}\nseal:    {}\n",
+            dir.display(),
+            self.manifest.kind,
+            self.root_fingerprint,
+            self.seal
+        );
+        for note in &self.notes {
+            out.push_str(&format!("note:    {note}\n"));
+        }
+        out
+    }
+}
+
+/// What both programs print for a bundle that does not verify: one problem a line.
+pub fn problems_report(dir: &Path, problems: &[String]) -> String {
+    problems
+        .iter()
+        .map(|p| format!("{}: {p}\n", dir.display()))
+        .collect()
+}
