@@ -85,14 +85,30 @@ pub fn append_line(path: &Path, line: &str) -> Result<(), FsError> {
         .create(true)
         .open(path)
         .map_err(|e| FsError::io("open for append", path, e))?;
-    file.write_all(line.as_bytes())
-        .and_then(|_| file.write_all(b"\n"))
+    // One write of line and newline, so a power cut cannot leave a line without its end
+    // while a later write succeeds.
+    let mut record = Vec::with_capacity(line.len() + 1);
+    record.extend_from_slice(line.as_bytes());
+    record.push(b'\n');
+    file.write_all(&record)
         .map_err(|e| FsError::io("append", path, e))?;
     file.sync_all().map_err(|e| FsError::io("fsync", path, e))?;
     if !existed && let Some(dir) = path.parent() {
         sync_dir(dir)?;
     }
     Ok(())
+}
+
+/// Cuts `path` back to its first `len` bytes and fsyncs it. Only the transcript's torn
+/// tail is ever cut, after it was set aside with [`write_once`].
+pub fn truncate(path: &Path, len: u64) -> Result<(), FsError> {
+    let file = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| FsError::io("open for truncation", path, e))?;
+    file.set_len(len)
+        .map_err(|e| FsError::io("truncate", path, e))?;
+    file.sync_all().map_err(|e| FsError::io("fsync", path, e))
 }
 
 /// Reads a whole file.

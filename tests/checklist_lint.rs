@@ -366,3 +366,48 @@ fn the_example_in_the_reference_has_no_problems() {
         .expect("a complete example");
     assert_eq!(problem_lines(example), Vec::<String>::new());
 }
+
+#[test]
+fn a_crl_renewal_carries_everything_over_and_identifies_only_what_it_uses() {
+    const RENEWAL: &str = include_str!("../checklists/crl-renewal.toml");
+    assert_eq!(problem_lines(RENEWAL), Vec::<String>::new());
+    let edit = |from: &str, to: &str| {
+        assert_eq!(RENEWAL.matches(from).count(), 1, "{from:?}");
+        let mut got = problem_lines(&RENEWAL.replacen(from, to, 1));
+        got.sort();
+        got
+    };
+    // A certificate that is not carried over would have to be signed.
+    let got = edit(
+        "path_length = 0\nexisting = \"intermediate\"",
+        "path_length = 0",
+    );
+    assert_eq!(
+        got,
+        [
+            "certificates.intermediate: a crl-renewal ceremony only signs a CRL; everything else comes from the previous ceremony (set existing)",
+            "certificates.intermediate: no sign-certificate step",
+        ]
+    );
+    // The root token signs the CRL, so it must be identified; the online token, which no
+    // step uses, need not be.
+    let step = "[[steps]]\nid = \"identify-root-token\"";
+    let start = RENEWAL.find(step).unwrap();
+    let end = start + RENEWAL[start + 1..].find("[[steps]]").unwrap() + 1;
+    let mut got = problem_lines(&format!("{}{}", &RENEWAL[..start], &RENEWAL[end..]));
+    got.sort();
+    assert!(
+        got.contains(&"tokens.root: no identify-token step".to_string()),
+        "{got:?}"
+    );
+    assert!(
+        !got.iter().any(|p| p.starts_with("tokens.intermediate")),
+        "{got:?}"
+    );
+    // Without [crl] there is nothing to renew.
+    let got = edit("[crl]\nissuer = \"root\"\nvalidity_days = 365\n", "");
+    assert!(
+        got.contains(&"crl: a crl-renewal ceremony signs a CRL; add [crl]".to_string()),
+        "{got:?}"
+    );
+}

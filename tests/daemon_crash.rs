@@ -36,6 +36,7 @@ fn import(
     let req = daemon::Request {
         bundle,
         accepted_roots: &[fp],
+        seal: None,
         config: &cfg,
         now: time::OffsetDateTime::now_utc(),
     };

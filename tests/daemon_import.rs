@@ -384,7 +384,7 @@ fn refusals(d: &Path, fp_a: &str, a2: &Path) {
     let before2 = (tree(&d.join("ca2")), tree(&d.join("trust")));
     refused(
         &import(d, a2, fp_a, "ca2", &drill),
-        "an intermediate rotation keeps the root",
+        "an intermediate rotation or CRL renewal keeps the root",
     );
     assert_eq!(before2, (tree(&d.join("ca2")), tree(&d.join("trust"))));
     // The trust folder's files are never written through a link.
@@ -453,5 +453,49 @@ fn root_rotation(d: &Path, a2: &Path, fp_a: &str) {
         served.matches("BEGINCERTIFICATE").count(),
         3,
         "new, previous, Phase 1"
+    );
+}
+
+#[test]
+fn a_crl_renewal_changes_only_the_served_crl() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    rehearse("root-ceremony.toml", &d.join("phase1"), None);
+    let fp = rehearse(
+        "root-ceremony.toml",
+        &d.join("a1"),
+        Some((&d.join("tokens"), None)),
+    );
+    let (a1, a2) = (d.join("a1"), d.join("a2"));
+    rehearse(
+        "crl-renewal.toml",
+        &a2,
+        Some((&d.join("tokens"), Some(&a1))),
+    );
+    phase1_ca_dir(&d.join("ca"), &d.join("phase1"));
+    imported(&import(d, &a1, &fp, "ca", &["--allow-drill"]));
+    let (step_ca_view, trust) = (view(&d.join("ca")), tree(&d.join("trust")));
+
+    imported(&import(d, &a2, &fp, "ca", &["--allow-drill"]));
+    assert_eq!(
+        view(&d.join("ca")),
+        step_ca_view,
+        "certificates and ca.json stay as they were"
+    );
+    assert_eq!(tree(&d.join("trust")), trust, "the trust files stay too");
+    let publish = d.join("ca/.ceremonyd/current/publish");
+    assert_eq!(
+        std::fs::read(publish.join("crl.der")).unwrap(),
+        std::fs::read(a2.join("root_ca.crl")).unwrap(),
+        "the renewed CRL is what /crl serves"
+    );
+    assert_ne!(
+        std::fs::read(a1.join("root_ca.crl")).unwrap(),
+        std::fs::read(a2.join("root_ca.crl")).unwrap()
+    );
+    // The older CRL cannot come back.
+    refused(
+        &import(d, &a1, &fp, "ca", &["--allow-drill"]),
+        "CRL number 1 is not above",
     );
 }

@@ -99,7 +99,7 @@ fn write_chain(root_curve: Curve, int_curve: Curve) -> Written {
     let crl_spec = CrlSpec {
         issuer: "root".into(),
         validity_days: 365,
-        number: 1,
+        number: Some(1),
         revoke: Vec::new(),
     };
     let crl = pki::sign_crl(&crl_spec, &root.der, &root_key, T0 + Duration::days(1), &[]).unwrap();
@@ -109,7 +109,7 @@ fn write_chain(root_curve: Curve, int_curve: Curve) -> Written {
         reason: RevocationReason::KeyCompromise,
     }];
     let crl_spec2 = CrlSpec {
-        number: 2,
+        number: Some(2),
         revoke: Vec::new(),
         ..crl_spec
     };

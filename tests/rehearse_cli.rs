@@ -195,3 +195,72 @@ fn rehearse_refuses_a_module_that_is_not_softhsm() {
     );
     assert!(!out.exists(), "nothing was written");
 }
+
+#[test]
+fn verify_refuses_a_resealed_sums_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("bundle");
+    rehearse_root(&out);
+    let sums = std::fs::read_to_string(out.join("SHA256SUMS")).unwrap();
+    let first = sums.lines().next().unwrap().to_string();
+    // Each of these keeps every listed hash right but changes the seal.
+    let variants = [
+        ("CRLF line endings", sums.replace('\n', "\r\n")),
+        ("no final newline", sums.trim_end_matches('\n').to_string()),
+        ("a duplicated line", format!("{first}\n{sums}")),
+    ];
+    for (what, text) in variants {
+        std::fs::write(out.join("SHA256SUMS"), &text).unwrap();
+        let result = run(ceremony().arg("verify").arg(&out));
+        assert!(!result.status.success(), "{what} was accepted");
+        assert!(
+            stdout(&result).contains("SHA256SUMS"),
+            "{what}: {}",
+            stdout(&result)
+        );
+    }
+    std::fs::write(out.join("SHA256SUMS"), &sums).unwrap();
+    let result = run(ceremony().arg("verify").arg(&out));
+    assert!(result.status.success(), "{}", all_output(&result));
+}
+
+#[test]
+fn verify_checks_the_seal_from_the_paper_sheet() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("bundle");
+    rehearse_root(&out);
+    let seal = sha256_hex(&std::fs::read(out.join("SHA256SUMS")).unwrap());
+    let ok = run(ceremony().arg("verify").arg(&out).args(["--seal", &seal]));
+    assert!(ok.status.success(), "{}", all_output(&ok));
+    // As people write it on paper: upper case, in groups.
+    let grouped: Vec<String> = seal
+        .to_uppercase()
+        .as_bytes()
+        .chunks(4)
+        .map(|g| String::from_utf8(g.to_vec()).unwrap())
+        .collect();
+    let grouped = run(ceremony()
+        .arg("verify")
+        .arg(&out)
+        .args(["--seal", &grouped.join(" ")]));
+    assert!(grouped.status.success(), "{}", all_output(&grouped));
+    let last = if seal.ends_with('0') { "1" } else { "0" };
+    let wrong = format!("{}{last}", &seal[..63]);
+    let bad = run(ceremony().arg("verify").arg(&out).args(["--seal", &wrong]));
+    assert!(!bad.status.success());
+    assert!(stdout(&bad).contains("not the"), "{}", stdout(&bad));
+    let daemon = run(std::process::Command::new(env!("CARGO_BIN_EXE_ceremonyd"))
+        .arg("verify")
+        .arg(&out)
+        .args(["--root-fingerprint", &root_of(&out), "--seal", &wrong]));
+    assert!(!daemon.status.success(), "{}", all_output(&daemon));
+}
+
+fn root_of(bundle: &std::path::Path) -> String {
+    std::fs::read_to_string(bundle.join("FINGERPRINT.txt"))
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string()
+}

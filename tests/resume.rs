@@ -1,8 +1,9 @@
-//! The engine on real SoftHSM tokens: stop and resume at every step boundary, a key the
-//! transcript does not know, a wrong PIN, and the network check of a real ceremony.
+//! The engine on real SoftHSM tokens: stop and resume at every step boundary, a crash
+//! between a key's generation and its record, a key the transcript does not know, a
+//! wrong PIN, and the network check of a real ceremony.
 
 mod common;
-use ceremony::engine::{Answer, Engine, EngineError, Mode, Need, PinKind};
+use ceremony::engine::{Answer, Engine, EngineError, Fault, Mode, Need, PinKind};
 use ceremony::hsm::{HsmError, Module, UserSession};
 use ceremony::secret::Pin;
 use ceremony::{bundle, drill};
@@ -56,6 +57,148 @@ fn resume_after_a_stop_at_every_step_boundary() {
         let transcript = std::fs::read_to_string(dir.join("work/transcript.jsonl")).unwrap();
         assert_eq!(transcript.matches("\"type\":\"resumed\"").count(), 1);
     }
+}
+
+/// The transcript's records of one type, parsed.
+fn records_of(dir: &std::path::Path, kind: &str) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.join("work/transcript.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["type"] == kind)
+        .collect()
+}
+
+#[test]
+fn a_key_whose_generation_was_cut_short_is_taken_over_on_resume() {
+    let (_lock, module_path) = softhsm();
+    let tmp = tempfile::tempdir().unwrap();
+    let module = Module::load(&module_path).unwrap();
+    let mut player = drill::Player::with_new_tokens(&module, 2).unwrap();
+    let mut eng = Engine::open(drill_config(module, tmp.path())).unwrap();
+    drill::play(&mut eng, &mut player, Some(FIRST_KEYGEN)).unwrap();
+    let serial = eng.state().serial("root").unwrap().to_string();
+    eng.inject_fault(Fault::CrashAfterKeyGeneration);
+    let err = drill::play(&mut eng, &mut player, None).unwrap_err();
+    assert!(matches!(err, EngineError::InjectedCrash(_)), "{err}");
+    let module = eng.close();
+
+    // The token made the key; the transcript announced it but has no step for it.
+    let intents = records_of(tmp.path(), "intent");
+    assert_eq!(intents.len(), 1, "{intents:?}");
+    assert_eq!(intents[0]["body"]["serial"], serial.as_str());
+    assert_eq!(intents[0]["body"]["id"], "01");
+    assert_eq!(records_of(tmp.path(), "step").len(), FIRST_KEYGEN);
+    let on_token = {
+        let session =
+            UserSession::login(&module, &serial, player.drill_user_pin("root").unwrap()).unwrap();
+        let keys = session.list_keys().unwrap();
+        assert_eq!(keys.len(), 1);
+        hex::encode(&keys[0].point)
+    };
+
+    let mut eng = Engine::open(drill_config(module, tmp.path())).unwrap();
+    assert_eq!(eng.resumed_at(), Some(FIRST_KEYGEN));
+    drill::play(&mut eng, &mut player, None).unwrap();
+    assert_eq!(eng.state().keys["root"].point, on_token);
+    let module = eng.close();
+
+    let steps = records_of(tmp.path(), "step");
+    let adopted: Vec<_> = steps
+        .iter()
+        .filter(|r| r["body"]["facts"]["adopted"] == true)
+        .map(|r| r["body"]["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        adopted,
+        [steps[FIRST_KEYGEN]["body"]["id"].as_str().unwrap()]
+    );
+    assert_eq!(
+        steps[FIRST_KEYGEN]["body"]["facts"]["fact"]["point"],
+        on_token.as_str()
+    );
+    // Later keys were generated normally, each announced first.
+    assert_eq!(records_of(tmp.path(), "intent").len(), 4);
+    let session =
+        UserSession::login(&module, &serial, player.drill_user_pin("root").unwrap()).unwrap();
+    assert_eq!(session.list_keys().unwrap().len(), 1, "no second root key");
+    drop(session);
+    bundle::verify(&tmp.path().join("bundle"), None).unwrap();
+}
+
+#[test]
+fn a_step_record_torn_by_a_crash_is_set_aside_and_the_step_redone() {
+    let (_lock, module_path) = softhsm();
+    let tmp = tempfile::tempdir().unwrap();
+    let module = Module::load(&module_path).unwrap();
+    let mut player = drill::Player::with_new_tokens(&module, 2).unwrap();
+    let mut eng = Engine::open(drill_config(module, tmp.path())).unwrap();
+    drill::play(&mut eng, &mut player, Some(FIRST_KEYGEN)).unwrap();
+    eng.inject_fault(Fault::CrashAfterKeyGeneration);
+    drill::play(&mut eng, &mut player, None).unwrap_err();
+    drop(eng.close());
+    // The power went while the step record was being written: half a line, no newline.
+    let path = tmp.path().join("work/transcript.jsonl");
+    let whole = std::fs::read(&path).unwrap();
+    let torn = format!(r#"{{"seq":{},"prev":"0f3a","at":"2026-"#, FIRST_KEYGEN + 3);
+    std::fs::write(&path, [whole.as_slice(), torn.as_bytes()].concat()).unwrap();
+
+    let module = Module::load(&module_path).unwrap();
+    let mut eng = Engine::open(drill_config(module, tmp.path())).unwrap();
+    let tail = eng
+        .torn_tail()
+        .expect("the torn record is reported")
+        .clone();
+    assert_eq!(tail.bytes, torn.len());
+    assert_eq!(
+        std::fs::read(tmp.path().join("work").join(&tail.file)).unwrap(),
+        torn.as_bytes(),
+        "the torn bytes are kept"
+    );
+    assert!(std::fs::read(&path).unwrap().starts_with(&whole));
+    drill::play(&mut eng, &mut player, None).unwrap();
+    drop(eng.close());
+
+    let resumed = records_of(tmp.path(), "resumed");
+    assert_eq!(resumed.len(), 1);
+    assert_eq!(resumed[0]["body"]["torn_tail"]["file"], tail.file.as_str());
+    assert_eq!(
+        resumed[0]["body"]["torn_tail"]["sha256"],
+        tail.sha256.as_str()
+    );
+    let steps = records_of(tmp.path(), "step");
+    assert_eq!(steps[FIRST_KEYGEN]["body"]["facts"]["adopted"], true);
+    bundle::verify(&tmp.path().join("bundle"), None).unwrap();
+}
+
+#[test]
+fn an_announced_key_with_another_label_is_not_taken_over() {
+    let (_lock, module_path) = softhsm();
+    let tmp = tempfile::tempdir().unwrap();
+    let module = Module::load(&module_path).unwrap();
+    let mut player = drill::Player::with_new_tokens(&module, 2).unwrap();
+    let mut eng = Engine::open(drill_config(module, tmp.path())).unwrap();
+    drill::play(&mut eng, &mut player, Some(FIRST_KEYGEN)).unwrap();
+    let serial = eng.state().serial("root").unwrap().to_string();
+    eng.inject_fault(Fault::CrashAfterKeyGeneration);
+    drill::play(&mut eng, &mut player, None).unwrap_err();
+    drop(eng.close());
+    // Between the crash and the resume, the key is replaced by one with the same id
+    // and another label: not the key the intent announced.
+    let pin = player.drill_user_pin("root").unwrap();
+    destroy_key_pair(&module_path, &serial, pin.expose(), "ccat-root-key");
+    let module = Module::load(&module_path).unwrap();
+    {
+        let session = UserSession::login(&module, &serial, pin).unwrap();
+        session
+            .generate_key(&[0x01], "someone-else", ceremony::pki::Curve::P384)
+            .unwrap();
+    }
+    let mut eng = Engine::open(drill_config(module, tmp.path())).unwrap();
+    let err = drill::play(&mut eng, &mut player, None).unwrap_err();
+    assert!(matches!(err, EngineError::UnknownKey { .. }), "{err}");
+    assert!(err.to_string().contains("someone-else"), "{err}");
+    assert!(records_of(tmp.path(), "step").len() == FIRST_KEYGEN);
 }
 
 #[test]

@@ -264,7 +264,75 @@ fn four_ceremonies_chain_on_the_same_tokens() {
         ]
     );
 
+    a_crl_renewal_changes_only_the_crl(dir);
     a_changed_root_key_stops_before_signing(dir, &module_path);
+}
+
+/// On its own kept tokens: commissioning, a CRL renewal (the online token stays away),
+/// then a planned rotation that counts the CRL number on from the renewal's.
+fn a_crl_renewal_changes_only_the_crl(dir: &Path) {
+    let third = dir.join("third");
+    std::fs::create_dir(&third).unwrap();
+    rehearse(&third, "root-ceremony.toml", None, "b1");
+    rehearse(&third, "crl-renewal.toml", Some("b1"), "b2");
+    let (m1, m2) = (manifest(&third, "b1"), manifest(&third, "b2"));
+    assert_eq!(m2["kind"], "crl-renewal");
+    for file in [
+        "root_ca.crt",
+        "intermediate_ca.crt",
+        "ssh_user_ca.pub",
+        "ssh_host_ca.pub",
+    ] {
+        assert_eq!(
+            std::fs::read(third.join("b1").join(file)).unwrap(),
+            std::fs::read(third.join("b2").join(file)).unwrap(),
+            "{file} is carried over unchanged"
+        );
+    }
+    assert_eq!(
+        m2["tokens"], m1["tokens"],
+        "the online token is named as before"
+    );
+    assert_eq!(m2["keys"], m1["keys"]);
+    assert_eq!(m1["crl"]["number"], 1);
+    assert_eq!(m2["crl"]["number"], 2);
+    assert_ne!(m2["crl"]["sha256"], m1["crl"]["sha256"]);
+    let (ok, text) = openssl(
+        &third,
+        &[
+            "crl",
+            "-inform",
+            "DER",
+            "-in",
+            "b2/root_ca.crl",
+            "-CAfile",
+            "b2/root_ca.crt",
+            "-noout",
+            "-text",
+        ],
+    );
+    assert!(ok && text.contains("verify OK"), "{text}");
+    assert!(
+        text.contains("X509v3 CRL Number: \n                2"),
+        "{text}"
+    );
+    // Only the root token was logged into: the drill's transcript names no other serial
+    // in a step.
+    let steps: Vec<serde_json::Value> = std::fs::read_to_string(third.join("b2/transcript.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|r: &serde_json::Value| r["type"] == "step")
+        .collect();
+    let identified: Vec<&str> = steps
+        .iter()
+        .filter(|s| s["body"]["kind"] == "identify-token")
+        .map(|s| s["body"]["facts"]["token"].as_str().unwrap())
+        .collect();
+    assert_eq!(identified, ["root"]);
+
+    rehearse(&third, "intermediate-rotation.toml", Some("b2"), "b3");
+    assert_eq!(manifest(&third, "b3")["crl"]["number"], 3);
 }
 
 /// On a second set of kept tokens: a commissioning, then the root key on the root token is
@@ -308,33 +376,9 @@ fn a_changed_root_key_stops_before_signing(dir: &Path, module_path: &Path) {
     assert!(!second.join("b-bad").exists(), "nothing may be exported");
 }
 
-/// Destroys a key pair by label (raw cryptoki: the project's own HSM layer has no way to
-/// delete keys) and generates a different one with the same id and label.
+/// Destroys a key pair by label and generates a different one with the same id and label.
 fn replace_key(module_path: &Path, serial: &str, label: &str) {
-    use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
-    use cryptoki::object::Attribute;
-    use cryptoki::session::UserType;
-    {
-        let ctx = Pkcs11::new(module_path).unwrap();
-        ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
-            .unwrap();
-        let slot = ctx
-            .get_slots_with_token()
-            .unwrap()
-            .into_iter()
-            .find(|s| ctx.get_token_info(*s).unwrap().serial_number().trim() == serial)
-            .unwrap();
-        let session = ctx.open_rw_session(slot).unwrap();
-        session
-            .login(UserType::User, Some(&USER_PIN.to_string().into()))
-            .unwrap();
-        for handle in session
-            .find_objects(&[Attribute::Label(label.as_bytes().to_vec())])
-            .unwrap()
-        {
-            session.destroy_object(handle).unwrap();
-        }
-    }
+    destroy_key_pair(module_path, serial, USER_PIN, label);
     let module = Module::load(module_path).unwrap();
     let session = UserSession::login(
         &module,

@@ -372,6 +372,7 @@ fn resume_completion_help_and_quit_screens() {
         done: 6,
         next: "Generate the root key".into(),
         work: "/media/export/work".into(),
+        torn: None,
     });
     check(
         "resume",
@@ -379,6 +380,22 @@ fn resume_completion_help_and_quit_screens() {
         &[
             "6 completed steps",
             "Generate the root key",
+            "Enter: continue",
+        ],
+    );
+
+    let torn = base(Body::Resume {
+        done: 6,
+        next: "Generate the root key".into(),
+        work: "/media/export/work".into(),
+        torn: Some("Its last record was cut off by a crash while it was being written; its 41 bytes were moved to transcript.torn-0123456789abcdef.bin and that step is done again.".into()),
+    });
+    check(
+        "resume-torn",
+        &torn,
+        &[
+            "cut off by a crash",
+            "transcript.torn-0123456789abcdef.bin",
             "Enter: continue",
         ],
     );
@@ -407,6 +424,7 @@ fn resume_completion_help_and_quit_screens() {
         done: 1,
         next: "x".into(),
         work: "w".into(),
+        torn: None,
     });
     help.help = true;
     check("help", &help, &["F1", "Ctrl-Q"]);
@@ -415,6 +433,7 @@ fn resume_completion_help_and_quit_screens() {
         done: 1,
         next: "x".into(),
         work: "w".into(),
+        torn: None,
     });
     quit.quitting = true;
     check("quit", &quit, &["Quit the ceremony now?", "Y: quit"]);
@@ -463,6 +482,7 @@ fn the_input_field_stays_visible_when_the_text_is_long() {
             done: 1,
             next: "x".into(),
             work: "w".into(),
+            torn: None,
         }),
         160,
         50,

@@ -123,6 +123,10 @@ enum Command {
         /// The root fingerprint from the paper sheet (hex, colons allowed).
         #[arg(long)]
         root_fingerprint: Option<String>,
+        /// The seal from the paper sheet (SHA-256 of SHA256SUMS): it also pins what the
+        /// root does not sign (the SSH CA keys, bundle.json).
+        #[arg(long, value_name = "HEX")]
+        seal: Option<String>,
     },
     /// Print a bundle's fingerprint sheet (PDF) again.
     ///
@@ -218,7 +222,8 @@ fn main() -> ExitCode {
         Command::Verify {
             bundle,
             root_fingerprint,
-        } => verify(&bundle, root_fingerprint.as_deref()),
+            seal,
+        } => verify(&bundle, root_fingerprint.as_deref(), seal.as_deref()),
         Command::Sheet { bundle, paper, out } => {
             print_sheet(&bundle, paper.map(Into::into), out.as_deref())
         }
@@ -512,16 +517,22 @@ fn rehearse(
     Ok(ExitCode::SUCCESS)
 }
 
-fn verify(dir: &Path, expected: Option<&str>) -> Result<ExitCode> {
+fn verify(dir: &Path, expected: Option<&str>, seal: Option<&str>) -> Result<ExitCode> {
     let expected = expected
         .map(|s| s.parse::<pki::Fingerprint>())
         .transpose()
         .map_err(|e| anyhow::anyhow!("--root-fingerprint: {e}"))?;
     match bundle::verify(dir, expected.as_ref()) {
-        Ok(v) => {
-            print!("{}", v.summary(dir));
-            Ok(ExitCode::SUCCESS)
-        }
+        Ok(v) => match v.check_seal(seal) {
+            Ok(()) => {
+                print!("{}", v.summary(dir));
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(problem) => {
+                print!("{}", ceremony::bundle::problems_report(dir, &[problem]));
+                Ok(ExitCode::FAILURE)
+            }
+        },
         Err(problems) => {
             print!("{}", ceremony::bundle::problems_report(dir, &problems));
             Ok(ExitCode::FAILURE)

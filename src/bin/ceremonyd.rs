@@ -43,6 +43,9 @@ enum Command {
         /// The root fingerprint from the paper sheet (hex, colons allowed).
         #[arg(long, value_name = "HEX")]
         root_fingerprint: String,
+        /// The seal from the paper sheet (SHA-256 of SHA256SUMS).
+        #[arg(long, value_name = "HEX")]
+        seal: Option<String>,
     },
     /// Verify a bundle and install it for step-ca as a new generation.
     ///
@@ -53,6 +56,10 @@ enum Command {
         /// this names it.
         #[arg(long, value_name = "HEX")]
         root_fingerprint: String,
+        /// The bundle's seal from the paper sheet (SHA-256 of SHA256SUMS). The root signs
+        /// the certificates and the CRL; the seal also pins the SSH CA keys and bundle.json.
+        #[arg(long, value_name = "HEX")]
+        seal: Option<String>,
         #[command(flatten)]
         target: Target,
         /// Accept a DRILL bundle (rehearsal hosts only).
@@ -94,13 +101,21 @@ fn main() -> ExitCode {
         Command::Verify {
             bundle,
             root_fingerprint,
-        } => verify(&bundle, &root_fingerprint),
+            seal,
+        } => verify(&bundle, &root_fingerprint, seal.as_deref()),
         Command::Import {
             bundle,
             root_fingerprint,
+            seal,
             target,
             allow_drill,
-        } => import(&bundle, &root_fingerprint, &target, allow_drill),
+        } => import(
+            &bundle,
+            &root_fingerprint,
+            seal.as_deref(),
+            &target,
+            allow_drill,
+        ),
         Command::Rollback { target } => rollback(&target),
         Command::CheckHsm {
             module,
@@ -124,13 +139,19 @@ fn fingerprint(text: &str) -> Result<Fingerprint> {
         .map_err(|e| anyhow::anyhow!("--root-fingerprint: {e}"))
 }
 
-fn verify(bundle: &Path, root: &str) -> Result<ExitCode> {
+fn verify(bundle: &Path, root: &str, seal: Option<&str>) -> Result<ExitCode> {
     let expected = fingerprint(root)?;
     match ceremony::bundle::verify(bundle, Some(&expected)) {
-        Ok(v) => {
-            print!("{}", v.summary(bundle));
-            Ok(ExitCode::SUCCESS)
-        }
+        Ok(v) => match v.check_seal(seal) {
+            Ok(()) => {
+                print!("{}", v.summary(bundle));
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(problem) => {
+                print!("{}", ceremony::bundle::problems_report(bundle, &[problem]));
+                Ok(ExitCode::FAILURE)
+            }
+        },
         Err(problems) => {
             print!("{}", ceremony::bundle::problems_report(bundle, &problems));
             Ok(ExitCode::FAILURE)
@@ -165,13 +186,20 @@ fn refused(e: DaemonError) -> Result<ExitCode> {
     }
 }
 
-fn import(bundle: &Path, root: &str, target: &Target, allow_drill: bool) -> Result<ExitCode> {
+fn import(
+    bundle: &Path,
+    root: &str,
+    seal: Option<&str>,
+    target: &Target,
+    allow_drill: bool,
+) -> Result<ExitCode> {
     let expected = fingerprint(root)?;
     let mut config = effective(target)?;
     config.import.allow_drill |= allow_drill;
     let req = daemon::Request {
         bundle,
         accepted_roots: &[expected],
+        seal,
         config: &config,
         now: time::OffsetDateTime::now_utc(),
     };

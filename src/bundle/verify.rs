@@ -135,12 +135,43 @@ fn read_sums(dir: &Path, problems: &mut Vec<String>) -> Option<BTreeMap<String, 
             }
         }
     }
+    // The seal is the hash of this file, so its bytes must be exactly the canonical
+    // form the export writes: sorted lines, LF endings, no duplicates, final newline.
+    let canonical: String = files
+        .iter()
+        .map(|(name, bytes)| format!("{}  {name}\n", sha256_hex(bytes)))
+        .collect();
+    if problems.is_empty() && canonical != sums {
+        problems.push(format!(
+            "{SUMS}: not in the canonical form (sorted `<sha256>  <file>` lines, LF, final newline, no duplicates)"
+        ));
+    }
     Some(files)
 }
 
 fn sums_lists(sums: &str, name: &str) -> bool {
     sums.lines()
         .any(|l| l.split_once("  ").map(|(_, n)| n) == Some(name))
+}
+
+/// Whether following issuers from `name` reaches `root` (without loops).
+fn chains_to(m: &Manifest, name: &str, root: &str) -> bool {
+    let mut current = name;
+    for _ in 0..=m.certificates.len() {
+        if current == root {
+            return true;
+        }
+        match m
+            .certificates
+            .iter()
+            .find(|c| c.name == current)
+            .and_then(|c| c.issuer.as_deref())
+        {
+            Some(issuer) => current = issuer,
+            None => return false,
+        }
+    }
+    false
 }
 
 type Get<'a> = dyn Fn(&str) -> Option<&'a [u8]> + 'a;
@@ -161,6 +192,36 @@ fn pem_der(name: &str, bytes: &[u8], problems: &mut Vec<String>) -> Option<Vec<u
 
 /// Checks the root and every issued certificate; returns the root fingerprint.
 fn check_certificates(m: &Manifest, get: &Get<'_>, problems: &mut Vec<String>) -> Option<String> {
+    let roots: Vec<&str> = m
+        .certificates
+        .iter()
+        .filter(|c| c.issuer.is_none())
+        .map(|c| c.name.as_str())
+        .collect();
+    if roots.len() != 1 {
+        problems.push(format!(
+            "bundle.json: {} self-signed certificates ({}); a bundle has exactly one root",
+            roots.len(),
+            roots.join(", ")
+        ));
+        return None;
+    }
+    for cert in &m.certificates {
+        if !chains_to(m, &cert.name, roots[0]) {
+            problems.push(format!(
+                "{}: does not chain to the root {}",
+                cert.file, roots[0]
+            ));
+        }
+    }
+    if let Some(crl) = &m.crl
+        && !chains_to(m, &crl.issuer, roots[0])
+    {
+        problems.push(format!(
+            "{}: its issuer {} does not chain to the root",
+            crl.file, crl.issuer
+        ));
+    }
     let mut ders = BTreeMap::new();
     for cert in &m.certificates {
         match get(&cert.file) {
@@ -392,6 +453,29 @@ fn check_sheet(_dir: &Path, verified: &mut Verified, _problems: &mut Vec<String>
 }
 
 impl Verified {
+    /// Compares the seal with the one typed from the paper sheet: the root signs the
+    /// certificates and the CRL, the seal also pins the SSH CA keys and bundle.json.
+    /// Checks the seal against the one written on the paper sheet. Case, colons and
+    /// spaces (however the people grouped it) do not matter.
+    pub fn check_seal(&self, expected: Option<&str>) -> Result<(), String> {
+        let Some(seal) = expected else {
+            return Ok(());
+        };
+        let typed: String = seal
+            .chars()
+            .filter(|c| *c != ':' && !c.is_whitespace())
+            .collect();
+        if typed.eq_ignore_ascii_case(&self.seal) {
+            Ok(())
+        } else {
+            Err(format!(
+                "the seal is {}, not the {} on the paper sheet",
+                self.seal,
+                seal.trim()
+            ))
+        }
+    }
+
     /// What `ceremony verify` and `ceremonyd verify` print for a good bundle.
     pub fn summary(&self, dir: &Path) -> String {
         let drill = if self.manifest.drill { " (DRILL)" } else { "" };

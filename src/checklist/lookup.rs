@@ -1,6 +1,6 @@
 //! Small lookups on a validated checklist, so that other modules do not search by hand.
 
-use super::model::{CertificateSpec, Checklist, KeySpec, StepSpec, TokenSpec};
+use super::model::{CertificateSpec, Checklist, KeySpec, StepAction, StepSpec, TokenSpec};
 
 impl Checklist {
     /// The key with this name (the first one, should a broken file hold two).
@@ -33,6 +33,44 @@ impl Checklist {
             .find(|(_, c)| c.existing.is_none())
             .or_else(|| roots().next())
             .map(|(n, _)| n.as_str())
+    }
+
+    /// The token role whose key signs `certificate` (its issuer's key, or its own for a
+    /// root).
+    pub fn signing_token(&self, certificate: &str) -> Option<String> {
+        let cert = self.certificates.get(certificate)?;
+        let signer = match &cert.issuer {
+            Some(issuer) => self.certificates.get(issuer)?,
+            None => cert,
+        };
+        self.key(&signer.key).map(|k| k.token.clone())
+    }
+
+    /// The token roles a step uses through a logged-in session.
+    pub fn tokens_used(&self, action: &StepAction) -> Vec<String> {
+        match action {
+            StepAction::InitToken { token } => vec![token.clone()],
+            StepAction::GenerateKey { key } => {
+                self.key(key).map(|k| k.token.clone()).into_iter().collect()
+            }
+            StepAction::SelfSign { certificate } | StepAction::SignCertificate { certificate } => {
+                self.signing_token(certificate).into_iter().collect()
+            }
+            StepAction::SignCrl => self
+                .crl
+                .as_ref()
+                .and_then(|c| self.signing_token(&c.issuer))
+                .into_iter()
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Whether some step logs into the token with this role.
+    pub fn token_is_used(&self, token: &str) -> bool {
+        self.steps
+            .iter()
+            .any(|s| self.tokens_used(&s.action).iter().any(|t| t == token))
     }
 
     /// Whether any token, key or certificate continues from a previous ceremony.

@@ -48,6 +48,8 @@ pub enum CeremonyKind {
     IntermediateRotation,
     IntermediateRotationEmergency,
     RootRotation,
+    /// The root signs a new CRL before the last one expires; nothing else changes.
+    CrlRenewal,
 }
 
 impl CeremonyKind {
@@ -57,6 +59,7 @@ impl CeremonyKind {
             CeremonyKind::IntermediateRotation => "intermediate-rotation",
             CeremonyKind::IntermediateRotationEmergency => "intermediate-rotation-emergency",
             CeremonyKind::RootRotation => "root-rotation",
+            CeremonyKind::CrlRenewal => "crl-renewal",
         }
     }
 }
@@ -207,7 +210,10 @@ pub struct CrlSpec {
     /// The certificate (by name) whose key signs the CRL.
     pub issuer: String,
     pub validity_days: u32,
-    pub number: u64,
+    /// The CRL number. When omitted: one more than the previous bundle's CRL of the same
+    /// root, or 1 (see the engine's `crl_number`).
+    #[serde(default)]
+    pub number: Option<u64>,
     /// Certificates of the previous ceremony's bundle that this CRL revokes.
     #[serde(default)]
     pub revoke: Vec<RevokeSpec>,

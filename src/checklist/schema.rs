@@ -62,6 +62,7 @@ pub(super) const CEREMONY_KINDS: &[&str] = &[
     "intermediate-rotation",
     "intermediate-rotation-emergency",
     "root-rotation",
+    "crl-renewal",
 ];
 pub(super) const PAPERS: &[&str] = &["a4", "letter"];
 pub(super) const CHARSETS: &[&str] = &["digits", "hex", "printable"];
@@ -134,7 +135,7 @@ const NAME_CONSTRAINTS: &[Field] = &[
 const CRL: &[Field] = &[
     req("issuer", Ty::Str),
     req("validity_days", U32),
-    req("number", UNSIGNED),
+    opt("number", UNSIGNED),
     opt("revoke", Ty::List(REVOKE)),
 ];
 const REVOKE: &[Field] = &[

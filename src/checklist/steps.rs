@@ -351,13 +351,42 @@ fn too_early(
     found
 }
 
+/// A CRL renewal changes nothing but the CRL: everything else is carried over.
+fn crl_renewal_only(c: &Checklist, out: &mut Vec<Problem>) {
+    const WHY: &str = "a crl-renewal ceremony only signs a CRL; everything else comes from the previous ceremony (set existing)";
+    for (name, token) in &c.tokens {
+        if token.existing.is_none() {
+            out.push(Problem::new(child("tokens", name), WHY));
+        }
+    }
+    for (i, key) in c.keys.iter().enumerate() {
+        if key.existing.is_none() {
+            out.push(Problem::new(item("keys", i), WHY));
+        }
+    }
+    for (name, cert) in &c.certificates {
+        if cert.existing.is_none() {
+            out.push(Problem::new(child("certificates", name), WHY));
+        }
+    }
+    if c.crl.is_none() {
+        out.push(Problem::new(
+            "crl",
+            "a crl-renewal ceremony signs a CRL; add [crl]",
+        ));
+    }
+}
+
 fn completeness(c: &Checklist, seen: &Seen, out: &mut Vec<Problem>) {
     for name in c.tokens.keys() {
         let path = child("tokens", name);
-        if !seen.identified.contains_key(name.as_str()) {
+        let existing = c.tokens[name].existing.is_some();
+        // A carried-over token that no step logs into can stay where it is (the online
+        // HSM during a CRL renewal): its facts come from the previous bundle.
+        let stays_away = existing && !c.token_is_used(name);
+        if !seen.identified.contains_key(name.as_str()) && !stays_away {
             out.push(Problem::new(path.clone(), "no identify-token step"));
         }
-        let existing = c.tokens[name].existing.is_some();
         if c.ceremony.kind == CeremonyKind::Root && existing {
             let message =
                 "a root ceremony starts from nothing; existing tokens belong to rotations";
@@ -372,6 +401,9 @@ fn completeness(c: &Checklist, seen: &Seen, out: &mut Vec<Problem>) {
                 "no init-token step; a root ceremony initialises every token",
             ));
         }
+    }
+    if c.ceremony.kind == CeremonyKind::CrlRenewal {
+        crl_renewal_only(c, out);
     }
     for (i, key) in c.keys.iter().enumerate() {
         let first = c.keys.iter().position(|k| k.name == key.name) == Some(i);

@@ -359,7 +359,7 @@ fn crl(c: &Checklist, out: &mut Vec<Problem>) {
         }
         Some(_) => {}
     }
-    if crl.number == 0 {
+    if crl.number == Some(0) {
         push(out, "crl.number", "must be at least 1");
     }
 }

@@ -20,6 +20,9 @@ pub struct Request<'a> {
     pub bundle: &'a Path,
     /// Roots the bundle may carry. The CLI passes exactly the `--root-fingerprint`.
     pub accepted_roots: &'a [Fingerprint],
+    /// The seal (SHA-256 of `SHA256SUMS`) from the paper sheet, when the operator typed
+    /// it: it also pins what the root does not sign (the SSH CA keys, bundle.json).
+    pub seal: Option<&'a str>,
     pub config: &'a Config,
     pub now: OffsetDateTime,
 }
@@ -153,17 +156,18 @@ pub fn decide(req: &Request<'_>) -> Result<Decision, DaemonError> {
     })))
 }
 
-/// An intermediate rotation keeps the installed root byte for byte. Returns whether an
-/// installed root is being replaced.
+/// An intermediate rotation or a CRL renewal keeps the installed root byte for byte.
+/// Returns whether an installed root is being replaced.
 fn check_root(kind: &str, parts: &Parts, old: &Installed) -> Result<bool, DaemonError> {
     let old_root = old.root_der();
     let same_root = old_root.as_deref() == Some(parts.root.der.as_slice());
-    if kind.starts_with("intermediate-rotation") && !same_root {
+    let keeps_root = kind.starts_with("intermediate-rotation") || kind == "crl-renewal";
+    if keeps_root && !same_root {
         return Err(DaemonError::Refused(match &old_root {
             None => format!("{kind} bundle, but no root is installed to continue from"),
             Some(der) => format!(
                 "{kind} bundle carries root {}, but the installed root is {}; an intermediate \
-                 rotation keeps the root byte for byte",
+                 rotation or CRL renewal keeps the root byte for byte",
                 parts.root.sha256,
                 Fingerprint::of(der).hex()
             ),
@@ -202,6 +206,16 @@ fn generation_info(
 }
 
 fn verify(req: &Request<'_>) -> Result<Verified, DaemonError> {
+    let failed = |problems| DaemonError::Verify {
+        dir: req.bundle.to_path_buf(),
+        problems,
+    };
+    let verified = verify_root(req)?;
+    verified.check_seal(req.seal).map_err(|p| failed(vec![p]))?;
+    Ok(verified)
+}
+
+fn verify_root(req: &Request<'_>) -> Result<Verified, DaemonError> {
     let failed = |problems| DaemonError::Verify {
         dir: req.bundle.to_path_buf(),
         problems,

@@ -3,7 +3,7 @@
 //! is in.
 
 use super::error::EngineError;
-use super::gates::{self, Gate, SERIAL_SUFFIX};
+use super::gates::{Gate, SERIAL_SUFFIX};
 use super::prompt::{Answer, Challenge, Outcome, PinKind, Role};
 use super::run::Engine;
 use super::state::Person;
@@ -194,6 +194,8 @@ impl Engine {
     fn complete_step(&mut self) -> Result<Outcome, EngineError> {
         let facts = match self.execute() {
             Ok(facts) => facts,
+            // A simulated crash writes nothing, as a real one could not.
+            Err(e @ EngineError::InjectedCrash(_)) => return Err(e),
             Err(e) => {
                 self.record_error(&e.to_string())?;
                 self.gates = None;
@@ -236,7 +238,7 @@ impl Engine {
     fn close_unneeded_sessions(&mut self) {
         let later: Vec<String> = self.checklist().steps[self.next..]
             .iter()
-            .flat_map(|s| gates::tokens_used(self.checklist(), &s.action))
+            .flat_map(|s| self.checklist().tokens_used(&s.action))
             .collect();
         self.sessions.retain(|token, _| later.contains(token));
     }

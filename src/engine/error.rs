@@ -55,6 +55,8 @@ pub enum EngineError {
         expected: String,
         found: String,
     },
+    #[error("injected fault: the program stopped {0}, as a power cut would")]
+    InjectedCrash(&'static str),
     #[error("the ceremony is finished; there is nothing more to do")]
     Finished,
 }

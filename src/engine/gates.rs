@@ -81,7 +81,7 @@ pub fn plan(
         StepAction::SelfSign { certificate } | StepAction::SignCertificate { certificate } => {
             gates.extend(both);
             gates.push(authorise(format!("sign {certificate}")));
-            if let Some(token) = signing_token(checklist, certificate) {
+            if let Some(token) = checklist.signing_token(certificate) {
                 login(&token, &mut gates);
             }
         }
@@ -93,7 +93,7 @@ pub fn plan(
                 .as_ref()
                 .map(|c| c.issuer.clone())
                 .unwrap_or_default();
-            if let Some(token) = signing_token(checklist, &issuer) {
+            if let Some(token) = checklist.signing_token(&issuer) {
                 login(&token, &mut gates);
             }
         }
@@ -111,41 +111,4 @@ pub fn plan(
         }
     }
     gates
-}
-
-/// The token role whose key signs `certificate` (its issuer's key, or its own for a root).
-pub fn signing_token(checklist: &Checklist, certificate: &str) -> Option<String> {
-    let cert = checklist.certificates.get(certificate)?;
-    let signer = match &cert.issuer {
-        Some(issuer) => checklist.certificates.get(issuer)?,
-        None => cert,
-    };
-    checklist
-        .keys
-        .iter()
-        .find(|k| k.name == signer.key)
-        .map(|k| k.token.clone())
-}
-
-/// The token roles a step uses through a logged-in session.
-pub fn tokens_used(checklist: &Checklist, action: &StepAction) -> Vec<String> {
-    match action {
-        StepAction::InitToken { token } => vec![token.clone()],
-        StepAction::GenerateKey { key } => checklist
-            .keys
-            .iter()
-            .filter(|k| &k.name == key)
-            .map(|k| k.token.clone())
-            .collect(),
-        StepAction::SelfSign { certificate } | StepAction::SignCertificate { certificate } => {
-            signing_token(checklist, certificate).into_iter().collect()
-        }
-        StepAction::SignCrl => checklist
-            .crl
-            .as_ref()
-            .and_then(|c| signing_token(checklist, &c.issuer))
-            .into_iter()
-            .collect(),
-        _ => Vec::new(),
-    }
 }

@@ -11,6 +11,7 @@ mod answer;
 pub mod clock;
 mod error;
 mod gates;
+mod keygen;
 mod previous;
 mod prompt;
 mod run;
@@ -19,7 +20,8 @@ mod steps;
 pub mod transcript;
 
 pub use error::EngineError;
+pub use keygen::KeyIntent;
 pub use previous::Previous;
 pub use prompt::{Answer, Challenge, Need, Outcome, PinKind, Prompt, Role, StepView};
-pub use run::{Engine, EngineConfig, Mode, StepStatus};
+pub use run::{Engine, EngineConfig, Fault, Mode, StepStatus};
 pub use state::{CertFact, CrlFact, KeyFact, Person, SshFact, State, StepFacts, TokenFact};

@@ -2,10 +2,10 @@
 //! ceremony takes over from it (tokens by serial, keys by public key, certificates).
 
 use super::error::EngineError;
-use super::state::{CertFact, KeyFact, State};
+use super::state::{CertFact, KeyFact, State, TokenFact};
 use crate::bundle::{self, Manifest};
 use crate::checklist::Checklist;
-use crate::checklist::model::RevokeReason;
+use crate::checklist::model::{RevokeReason, StepAction};
 use crate::pki::Fingerprint;
 use base64::Engine as _;
 use std::collections::BTreeMap;
@@ -85,6 +85,11 @@ pub fn seed(
                 ))
             })?;
             serials.insert(role.clone(), serial.to_string());
+            if !is_identified(checklist, role) {
+                state
+                    .tokens
+                    .insert(role.clone(), previous_token(previous, old)?);
+            }
         }
     }
     for spec in &checklist.keys {
@@ -161,6 +166,68 @@ pub fn seed(
     Ok(serials)
 }
 
+/// Whether a step of the checklist identifies this token role.
+fn is_identified(checklist: &Checklist, role: &str) -> bool {
+    checklist
+        .steps
+        .iter()
+        .any(|s| matches!(&s.action, StepAction::IdentifyToken { token } if token == role))
+}
+
+/// A token that stays away (no step uses it), as the previous bundle recorded it.
+fn previous_token(previous: &Previous, old: &str) -> Result<TokenFact, EngineError> {
+    let t = previous
+        .manifest
+        .tokens
+        .iter()
+        .find(|t| t.role == old)
+        .ok_or_else(|| EngineError::Previous(format!("the previous bundle has no token {old}")))?;
+    Ok(TokenFact {
+        serial: t.serial.clone(),
+        label: t.label.clone(),
+        manufacturer: t.manufacturer.clone(),
+        model: t.model.clone(),
+    })
+}
+
+/// The previous bundle's CRL when this ceremony's CRL has the same issuer (the root
+/// certificate is carried over): the CRL this one replaces.
+fn previous_crl_of_same_root<'p>(
+    checklist: &Checklist,
+    previous: &'p Previous,
+) -> Option<&'p crate::bundle::BundleCrl> {
+    let spec = checklist.crl.as_ref()?;
+    let carried = checklist
+        .certificates
+        .get(&spec.issuer)?
+        .existing
+        .as_deref()?;
+    previous
+        .manifest
+        .crl
+        .as_ref()
+        .filter(|old| old.issuer == carried)
+}
+
+/// The number this ceremony's CRL gets: the checklist's, which must be above the number
+/// of the CRL it replaces (CRL numbers only grow), or when the checklist leaves it out,
+/// one more than that CRL's, or 1 under a new root.
+pub fn crl_number(checklist: &Checklist, previous: Option<&Previous>) -> Result<u64, EngineError> {
+    let Some(spec) = &checklist.crl else {
+        return Err(EngineError::Rejected("the checklist has no [crl]".into()));
+    };
+    let replaced = previous.and_then(|p| previous_crl_of_same_root(checklist, p));
+    match (spec.number, replaced) {
+        (Some(n), Some(old)) if n <= old.number => Err(EngineError::Previous(format!(
+            "crl.number {n} is not above the previous CRL's number {}; CRL numbers only grow (leave crl.number out to count on from it)",
+            old.number
+        ))),
+        (Some(n), _) => Ok(n),
+        (None, Some(old)) => Ok(old.number + 1),
+        (None, None) => Ok(1),
+    }
+}
+
 /// What this ceremony's CRL revokes, as (serial hex, reason): the revocations of the
 /// previous CRL of the same root (a new CRL replaces the old one, so they are carried
 /// forward), the checklist's `revoke` entries, and with `with_superseded` every older
@@ -188,19 +255,7 @@ pub fn crl_revocations(
         }
         return Ok(Vec::new());
     };
-    let carried_issuer = checklist
-        .certificates
-        .get(&spec.issuer)
-        .and_then(|c| c.existing.as_deref());
-    if let Some(old) = &previous.manifest.crl
-        && carried_issuer == Some(old.issuer.as_str())
-    {
-        if spec.number <= old.number {
-            return Err(EngineError::Previous(format!(
-                "crl.number {} is not above the previous CRL's number {}; CRL numbers only grow",
-                spec.number, old.number
-            )));
-        }
+    if let Some(old) = previous_crl_of_same_root(checklist, previous) {
         for r in &old.revoked {
             let reason = serde_json::from_value(serde_json::Value::String(r.reason.clone()))
                 .unwrap_or(RevokeReason::Unspecified);

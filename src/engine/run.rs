@@ -5,7 +5,7 @@ use super::error::EngineError;
 use super::gates::{self, Gate, SERIAL_SUFFIX};
 use super::prompt::{Challenge, Need, PinKind, Prompt, Role, StepView};
 use super::state::{Person, State, StepFacts};
-use super::transcript::{RecordKind, Transcript};
+use super::transcript::{RecordKind, TornTail, Transcript};
 use crate::checklist::Loaded;
 use crate::hsm::{Module, TokenInfo, UserSession};
 use crate::secret::Pin;
@@ -43,6 +43,14 @@ pub struct EngineConfig {
     pub previous: Option<super::Previous>,
 }
 
+/// Faults a real token cannot produce on demand, injected by tests: the engine stops
+/// where a power cut or a killed process would, writing nothing more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Right after `C_GenerateKeyPair` returned, before the step is recorded.
+    CrashAfterKeyGeneration,
+}
+
 /// Where each step stands, for progress displays.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StepStatus {
@@ -66,7 +74,12 @@ pub struct Engine {
     /// Serials that token roles carried over from the previous ceremony must have.
     pub(super) expected_serials: BTreeMap<String, String>,
     pub(super) participants_recorded: bool,
+    /// A key generation the transcript announced but never recorded as done.
+    pub(super) interrupted: Option<super::keygen::KeyIntent>,
+    pub(super) fault: Option<Fault>,
     resumed_at: Option<usize>,
+    /// The unfinished last record a crash left, set aside on this resume.
+    torn_tail: Option<TornTail>,
 }
 
 impl Engine {
@@ -77,12 +90,13 @@ impl Engine {
             .map_err(super::transcript::TranscriptError::from)?;
         let path = cfg.work_dir.join("transcript.jsonl");
         let count = cfg.checklist.checklist.steps.len();
+        let (transcript, torn_tail) = if path.exists() {
+            Transcript::open_for_resume(&path)?
+        } else {
+            (Transcript::create(&path)?, None)
+        };
         let mut engine = Engine {
-            transcript: if path.exists() {
-                Transcript::open(&path)?
-            } else {
-                Transcript::create(&path)?
-            },
+            transcript,
             cfg,
             state: State::default(),
             next: 0,
@@ -95,7 +109,10 @@ impl Engine {
             durations: vec![None; count],
             expected_serials: BTreeMap::new(),
             participants_recorded: false,
+            interrupted: None,
+            fault: None,
             resumed_at: None,
+            torn_tail,
         };
         engine.take_over_previous()?;
         if engine.transcript.records().is_empty() {
@@ -104,9 +121,10 @@ impl Engine {
             engine.replay()?;
             engine.resumed_at = Some(engine.next);
             let after = engine.next.checked_sub(1).map(|i| engine.step_id(i));
-            engine
-                .transcript
-                .append(RecordKind::Resumed, json!({ "after_step": after }))?;
+            engine.transcript.append(
+                RecordKind::Resumed,
+                json!({ "after_step": after, "torn_tail": engine.torn_tail }),
+            )?;
         }
         Ok(engine)
     }
@@ -123,6 +141,9 @@ impl Engine {
                 self.expected_serials = super::previous::seed(checklist, previous, &mut self.state)?;
                 // Fails now, before any key is made, if the CRL cannot be signed later.
                 super::previous::crl_revocations(checklist, Some(previous))?;
+                if checklist.crl.is_some() {
+                    super::previous::crl_number(checklist, Some(previous))?;
+                }
                 Ok(())
             }
         }
@@ -192,9 +213,10 @@ impl Engine {
                         record.body["seconds"].as_f64().map(Duration::from_secs_f64);
                     self.next += 1;
                 }
-                RecordKind::Error | RecordKind::Resumed => {}
+                RecordKind::Error | RecordKind::Resumed | RecordKind::Intent => {}
             }
         }
+        self.interrupted = super::keygen::KeyIntent::interrupted(&records);
         Ok(())
     }
 
@@ -217,6 +239,26 @@ impl Engine {
     }
 
     /// The step index the ceremony was resumed at, if it was.
+    /// Arms a fault for a test; see [`Fault`].
+    pub fn inject_fault(&mut self, fault: Fault) {
+        self.fault = Some(fault);
+    }
+
+    pub(super) fn injected_crash_after_keygen(&self) -> Result<(), EngineError> {
+        match self.fault {
+            Some(Fault::CrashAfterKeyGeneration) => Err(EngineError::InjectedCrash(
+                "right after C_GenerateKeyPair, before the step was recorded",
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// The unfinished last record a crash left in the transcript, moved aside when
+    /// this run resumed.
+    pub fn torn_tail(&self) -> Option<&TornTail> {
+        self.torn_tail.as_ref()
+    }
+
     pub fn resumed_at(&self) -> Option<usize> {
         self.resumed_at
     }

@@ -6,7 +6,7 @@ use super::prompt::PinKind;
 use super::run::{Engine, Mode};
 use super::state::{CertFact, CrlFact, KeyFact, SshFact, StepFacts, TokenFact};
 use crate::checklist::model::{KeySpec, StepAction};
-use crate::hsm::{self, KeyFacts, TokenInit, UserSession};
+use crate::hsm::{self, TokenInit, UserSession};
 use crate::pki;
 use crate::preflight::{NetworkState, group_hex};
 use base64::Engine as _;
@@ -101,7 +101,7 @@ impl Engine {
         })
     }
 
-    fn key_spec(&self, key: &str) -> Result<KeySpec, EngineError> {
+    pub(super) fn key_spec(&self, key: &str) -> Result<KeySpec, EngineError> {
         self.checklist()
             .keys
             .iter()
@@ -110,40 +110,10 @@ impl Engine {
             .ok_or_else(|| EngineError::Rejected(format!("no key named {key}")))
     }
 
-    fn session(&self, token: &str) -> Result<&UserSession, EngineError> {
+    pub(super) fn session(&self, token: &str) -> Result<&UserSession, EngineError> {
         self.sessions
             .get(token)
             .ok_or_else(|| EngineError::Rejected(format!("not logged in to token {token}")))
-    }
-
-    fn generate(&mut self, key: &str) -> Result<StepFacts, EngineError> {
-        let spec = self.key_spec(key)?;
-        let session = self.session(&spec.token)?;
-        let id = spec.id_bytes();
-        let clashes: Vec<String> = session
-            .list_keys()?
-            .into_iter()
-            .filter(|k| k.id == id || k.label == spec.label)
-            .map(|k| describe_key(&k))
-            .collect();
-        if !clashes.is_empty() {
-            return Err(EngineError::UnknownKey {
-                serial: session.serial().to_string(),
-                found: clashes.join("; "),
-            });
-        }
-        let generated = session.generate_key(&id, &spec.label, spec.curve)?;
-        Ok(StepFacts::GenerateKey {
-            key: key.to_string(),
-            fact: KeyFact {
-                token: spec.token.clone(),
-                serial: session.serial().to_string(),
-                id: spec.id.to_lowercase(),
-                label: spec.label.clone(),
-                curve: spec.curve,
-                point: hex::encode(&generated.facts.point),
-            },
-        })
     }
 
     /// After a login: every key the transcript recorded on this token must be there
@@ -253,6 +223,13 @@ impl Engine {
         let (key, _) = self.signer_key(&issuer_key)?;
         let now = super::clock::now();
         let revoked = self.revocations(now)?;
+        let spec = crate::checklist::model::CrlSpec {
+            number: Some(super::previous::crl_number(
+                self.checklist(),
+                self.cfg.previous.as_ref(),
+            )?),
+            ..spec
+        };
         let crl = pki::sign_crl(&spec, &issuer_der, &key, now, &revoked)?;
         Ok(StepFacts::SignCrl {
             fact: CrlFact {
@@ -503,7 +480,10 @@ impl Engine {
             }
             StepAction::SignCrl => {
                 if let Some(spec) = &self.checklist().crl {
-                    out.push(("CRL number".into(), spec.number.to_string()));
+                    let number =
+                        super::previous::crl_number(self.checklist(), self.cfg.previous.as_ref())
+                            .map_or_else(|e| e.to_string(), |n| n.to_string());
+                    out.push(("CRL number".into(), number));
                     out.push(("valid for".into(), format!("{} days", spec.validity_days)));
                 }
                 match super::previous::crl_revocations(self.checklist(), self.cfg.previous.as_ref())
@@ -557,16 +537,6 @@ fn key_token(state: &super::state::State, key: &str) -> String {
         .get(key)
         .map(|k| k.token.clone())
         .unwrap_or_default()
-}
-
-fn describe_key(k: &KeyFacts) -> String {
-    format!(
-        "a {} key with id {} and label {:?} (public key {}...)",
-        k.curve.name(),
-        hex::encode(&k.id),
-        k.label,
-        hex::encode(&k.point[..k.point.len().min(12)])
-    )
 }
 
 fn b64(bytes: &[u8]) -> String {

@@ -33,6 +33,9 @@ pub enum RecordKind {
     Step,
     /// A failed attempt at a step; the step is still pending.
     Error,
+    /// What a step is about to change on a token (a key generation), written before
+    /// the change so that a crash in between can be recognised on resume.
+    Intent,
     /// The program was started again on this working folder.
     Resumed,
 }
@@ -47,6 +50,17 @@ pub enum TranscriptError {
         line: usize,
         problem: String,
     },
+}
+
+/// The unfinished last line of a transcript, set aside on resume.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TornTail {
+    /// File name, beside the transcript.
+    pub file: String,
+    pub bytes: usize,
+    pub sha256: String,
+    /// The sequence number the torn record would have had.
+    pub after_seq: u64,
 }
 
 /// An open transcript file and its current head.
@@ -70,6 +84,45 @@ impl Transcript {
             records: Vec::new(),
             head: GENESIS.to_string(),
         })
+    }
+
+    /// Opens a transcript to resume it. A last line without its newline is a record
+    /// whose write a crash cut short (it never reached the disk whole, so nothing after
+    /// it happened): its bytes are written to a file of their own beside the transcript
+    /// and cut from it, and the returned [`TornTail`] says where they went. Every
+    /// complete line must still verify; a broken chain is never repaired.
+    pub fn open_for_resume(path: &Path) -> Result<(Transcript, Option<TornTail>), TranscriptError> {
+        let bytes = fsutil::read(path)?;
+        let cut = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        if cut == bytes.len() {
+            return Ok((Transcript::open(path)?, None));
+        }
+        let broken = |(line, problem)| TranscriptError::Broken {
+            path: path.to_path_buf(),
+            line,
+            problem,
+        };
+        let (records, head) = verify_chain(&bytes[..cut]).map_err(broken)?;
+        let tail = &bytes[cut..];
+        let sha256 = sha256_hex(tail);
+        let file = format!("transcript.torn-{}.bin", &sha256[..16]);
+        let aside = path.with_file_name(&file);
+        if !aside.exists() || fsutil::read(&aside)? != tail {
+            fsutil::write_once(&aside, tail)?;
+        }
+        fsutil::truncate(path, cut as u64)?;
+        let torn = TornTail {
+            file,
+            bytes: tail.len(),
+            sha256,
+            after_seq: records.len() as u64,
+        };
+        let transcript = Transcript {
+            path: path.to_path_buf(),
+            records,
+            head,
+        };
+        Ok((transcript, Some(torn)))
     }
 
     /// Opens an existing transcript and verifies the whole chain.
@@ -148,6 +201,49 @@ pub fn verify_chain(bytes: &[u8]) -> Result<(Vec<Record>, String), (usize, Strin
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_torn_last_line_is_set_aside_and_a_broken_chain_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("transcript.jsonl");
+        let mut t = Transcript::create(&path).unwrap();
+        t.append(RecordKind::Header, json!({"a": 1})).unwrap();
+        let head = t.head().to_string();
+        let whole = std::fs::read(&path).unwrap();
+        let torn = b"{\"seq\":1,\"prev\":\"ab";
+        std::fs::write(&path, [whole.as_slice(), torn].concat()).unwrap();
+
+        assert!(Transcript::open(&path).is_err(), "a plain open refuses it");
+        let (t, tail) = Transcript::open_for_resume(&path).unwrap();
+        let tail = tail.expect("a torn tail");
+        assert_eq!(t.head(), head);
+        assert_eq!(t.records().len(), 1);
+        assert_eq!(tail.bytes, torn.len());
+        assert_eq!(tail.after_seq, 1);
+        assert_eq!(std::fs::read(&path).unwrap(), whole);
+        assert_eq!(std::fs::read(dir.path().join(&tail.file)).unwrap(), torn);
+        assert_eq!(tail.sha256, sha256_hex(torn));
+
+        // A complete file opens unchanged; an edited line is an error, not a tail.
+        let (_, none) = Transcript::open_for_resume(&path).unwrap();
+        assert!(none.is_none());
+        let edited = String::from_utf8(whole)
+            .unwrap()
+            .replacen("\"a\":1", "\"a\":2", 1);
+        std::fs::write(
+            &path,
+            format!("{edited}{}", "{\"seq\":1,\"prev\":\"00\"}\n{"),
+        )
+        .unwrap();
+        let err = Transcript::open_for_resume(&path)
+            .err()
+            .expect("broken chain");
+        assert!(err.to_string().contains("line 2"), "{err}");
+        assert!(
+            std::fs::read(&path).unwrap().ends_with(b"{"),
+            "nothing was cut"
+        );
+    }
 
     #[test]
     fn chain_survives_reopen_and_detects_edits() {

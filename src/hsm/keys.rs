@@ -75,6 +75,27 @@ impl UserSession {
         Ok(key)
     }
 
+    /// Takes over a key pair that a generation interrupted before it was recorded: it
+    /// must be the only key with this id and label, on this curve, and carry every
+    /// attribute [`generate_key`](Self::generate_key) checks (CKA_LOCAL proves it was
+    /// generated on the token, not imported).
+    pub fn adopt_key(
+        &self,
+        id: &[u8],
+        label: &str,
+        curve: Curve,
+    ) -> Result<TokenKey<'_>, HsmError> {
+        let key = self.find_key(id, label)?.ok_or_else(|| HsmError::Token {
+            serial: self.serial.clone(),
+            problem: format!("no key {label} with id {} to take over", hex::encode(id)),
+        })?;
+        self.check_private_key(key.handle, id, label)?;
+        if key.facts.curve != curve {
+            return Err(self.unsafe_key(id, label, "on a different curve than the checklist's"));
+        }
+        Ok(key)
+    }
+
     /// The key pair with both this id and this label, if there is one.
     pub fn find_key(&self, id: &[u8], label: &str) -> Result<Option<TokenKey<'_>>, HsmError> {
         let template = [

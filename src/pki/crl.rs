@@ -65,7 +65,8 @@ pub struct IssuedCrl {
     pub next_update: OffsetDateTime,
 }
 
-/// Sign a CRL with the issuer's key. nextUpdate = thisUpdate + `spec.validity_days`; both
+/// Sign a CRL with the issuer's key; `spec.number` must be decided (the engine fills an
+/// omitted one in from the previous bundle). nextUpdate = thisUpdate + `spec.validity_days`; both
 /// must lie inside the issuer certificate's validity.
 pub fn sign_crl(
     spec: &CrlSpec,
@@ -74,6 +75,10 @@ pub fn sign_crl(
     this_update: OffsetDateTime,
     revoked: &[Revoked],
 ) -> Result<IssuedCrl, PkiError> {
+    let number = spec.number.ok_or_else(|| PkiError::Build {
+        what: WHAT,
+        detail: "no CRL number was decided".into(),
+    })?;
     let issuer = IssuerFacts::read(issuer_der, WHAT)?;
     if issuer_key.curve() != issuer.curve || issuer_key.public_point() != issuer.point.as_slice() {
         return Err(PkiError::IssuerKeyMismatch {
@@ -95,7 +100,7 @@ pub fn sign_crl(
     let params = CertificateRevocationListParams {
         this_update: this,
         next_update: next,
-        crl_number: SerialNumber::from_slice(&spec.number.to_be_bytes()),
+        crl_number: SerialNumber::from_slice(&number.to_be_bytes()),
         issuing_distribution_point: None,
         revoked_certs: entries,
         key_identifier_method: KeyIdMethod::PreSpecified(issuer.ski.clone()),
@@ -122,7 +127,7 @@ pub fn sign_crl(
     let mut problems = match parse_crl(&lint_der) {
         Ok(crl) => {
             let mut p = crl_problems(&crl, &lint_issuer);
-            p.extend(expected_problems(&crl, spec.number, this, next, revoked));
+            p.extend(expected_problems(&crl, number, this, next, revoked));
             p
         }
         Err(e) => vec![e],
@@ -160,7 +165,7 @@ pub fn sign_crl(
     }
     Ok(IssuedCrl {
         der,
-        number: spec.number,
+        number,
         this_update: this,
         next_update: next,
     })

@@ -49,7 +49,7 @@ fn crl_spec() -> CrlSpec {
     CrlSpec {
         issuer: "root".into(),
         validity_days: 90,
-        number: 7,
+        number: Some(7),
         revoke: Vec::new(),
     }
 }

@@ -273,10 +273,17 @@ impl App {
                 .get(done)
                 .map(|s| s.title.clone())
                 .unwrap_or_else(|| "(nothing left)".into());
+            let torn = self.engine.torn_tail().map(|t| {
+                format!(
+                    "Its last record was cut off by a crash while it was being written; its {} bytes were moved to {} and that step is done again.",
+                    t.bytes, t.file
+                )
+            });
             return Body::Resume {
                 done,
                 next,
                 work: self.work.clone(),
+                torn,
             };
         }
         let Some(prompt) = &self.prompt else {
@@ -380,6 +387,12 @@ fn next_action(e: &EngineError) -> &'static str {
             "correct the entry and press Enter again"
         }
         EngineError::NetworkUp(_) => "disconnect the network, then confirm the step again",
+        EngineError::Bundle(crate::bundle::BundleError::NotEmpty(_)) => {
+            "quit with Ctrl-Q and run the same command again with --out naming a new, empty folder: the ceremony resumes at this step, and the files already in this folder stay as they are"
+        }
+        EngineError::Bundle(crate::bundle::BundleError::Fs(_)) => {
+            "the export stick may be full or failing: quit with Ctrl-Q, check it, and run the same command again with --out naming a new, empty folder; the ceremony resumes at this step"
+        }
         EngineError::UnknownKey { .. } | EngineError::KeyMismatch { .. } => {
             "stop and investigate; quit with Ctrl-Q. Nothing was changed on the token"
         }

@@ -13,13 +13,13 @@ impl Field {
     pub fn new(label: impl Into<String>, masked: bool) -> Field {
         Field {
             label: label.into(),
-            text: Zeroizing::new(String::new()),
+            text: empty(masked),
             masked,
         }
     }
 
     pub fn push(&mut self, c: char) {
-        if self.text.chars().count() < 256 && !c.is_control() {
+        if self.text.chars().count() < MAX_CHARS && !c.is_control() {
             self.text.push(c);
         }
     }
@@ -30,7 +30,7 @@ impl Field {
 
     pub fn clear(&mut self) {
         // Zeroizing wipes the old buffer when it is replaced.
-        self.text = Zeroizing::new(String::new());
+        self.text = empty(self.masked);
     }
 
     /// What the screen shows: the text, or one asterisk per character when masked.
@@ -45,13 +45,23 @@ impl Field {
     /// Hands the text over and leaves the field empty. For a PIN the returned `String`
     /// goes straight into a `Pin`, which zeroizes it.
     pub fn take(&mut self) -> String {
-        std::mem::take(&mut *self.text)
+        std::mem::replace(&mut self.text, empty(self.masked)).to_string()
     }
 
     /// Compares with another field without copying either.
     pub fn same_text(&self, other: &Field) -> bool {
         *self.text == *other.text
     }
+}
+
+/// Longest input a field takes, in characters.
+const MAX_CHARS: usize = 256;
+
+/// A new buffer. A masked one is allocated at its largest size at once, so that it never
+/// grows: growing would free an earlier, unwiped copy of a PIN being typed.
+fn empty(masked: bool) -> Zeroizing<String> {
+    let capacity = if masked { MAX_CHARS * 4 } else { 0 };
+    Zeroizing::new(String::with_capacity(capacity))
 }
 
 #[cfg(test)]

@@ -24,6 +24,8 @@ pub enum Body {
         done: usize,
         next: String,
         work: String,
+        /// What happened to an unfinished last record, if a crash left one.
+        torn: Option<String>,
     },
     /// The current step and what it needs.
     Step {

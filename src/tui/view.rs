@@ -25,7 +25,12 @@ pub fn draw(frame: &mut Frame, screen: &Screen) {
         Layout::horizontal([Constraint::Length(PROGRESS_WIDTH), Constraint::Min(40)]).areas(middle);
     draw_progress(frame, screen, progress);
     match &screen.body {
-        Body::Resume { done, next, work } => draw_resume(frame, main, *done, next, work),
+        Body::Resume {
+            done,
+            next,
+            work,
+            torn,
+        } => draw_resume(frame, main, *done, next, work, torn.as_deref()),
         Body::Step {
             step,
             need,
@@ -107,8 +112,15 @@ fn draw_progress(frame: &mut Frame, screen: &Screen, area: Rect) {
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
-fn draw_resume(frame: &mut Frame, area: Rect, done: usize, next: &str, work: &str) {
-    let lines = vec![
+fn draw_resume(
+    frame: &mut Frame,
+    area: Rect,
+    done: usize,
+    next: &str,
+    work: &str,
+    torn: Option<&str>,
+) {
+    let mut lines = vec![
         Line::from(bold("Resume an interrupted ceremony")),
         Line::from(""),
         Line::from(format!(
@@ -125,6 +137,9 @@ fn draw_resume(frame: &mut Frame, area: Rect, done: usize, next: &str, work: &st
         Line::from(""),
         Line::from("Enter: continue    Ctrl-Q: quit"),
     ];
+    if let Some(torn) = torn {
+        lines.insert(4, Line::from(bold(torn.to_string())));
+    }
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
 }
 

@@ -106,3 +106,31 @@ pub fn drill_config(module: ceremony::hsm::Module, dir: &Path) -> ceremony::engi
         previous: None,
     }
 }
+
+/// Destroys every object with this label on the token with this serial (raw cryptoki:
+/// the project's own HSM layer has no way to delete keys, on purpose).
+pub fn destroy_key_pair(module_path: &Path, serial: &str, user_pin: &str, label: &str) {
+    use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+    use cryptoki::object::Attribute;
+    use cryptoki::session::UserType;
+    let ctx = Pkcs11::new(module_path).unwrap();
+    ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
+        .unwrap();
+    let slot = ctx
+        .get_slots_with_token()
+        .unwrap()
+        .into_iter()
+        .find(|s| ctx.get_token_info(*s).unwrap().serial_number().trim() == serial)
+        .unwrap();
+    let session = ctx.open_rw_session(slot).unwrap();
+    session
+        .login(UserType::User, Some(&user_pin.to_string().into()))
+        .unwrap();
+    let found = session
+        .find_objects(&[Attribute::Label(label.as_bytes().to_vec())])
+        .unwrap();
+    assert!(!found.is_empty(), "no object labelled {label} on {serial}");
+    for handle in found {
+        session.destroy_object(handle).unwrap();
+    }
+}

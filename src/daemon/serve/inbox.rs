@@ -135,6 +135,7 @@ fn import(state: &State, dir: &Path) {
         let req = Request {
             bundle: dir,
             accepted_roots: &roots,
+            seal: None,
             config: &state.config,
             now,
         };
