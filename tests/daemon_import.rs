@@ -498,4 +498,20 @@ fn a_crl_renewal_changes_only_the_served_crl() {
         &import(d, &a1, &fp, "ca", &["--allow-drill"]),
         "CRL number 1 is not above",
     );
+
+    // After a planned rotation, the renewal (made before it) would put the old
+    // intermediate back: refused, nothing changed.
+    let a3 = d.join("a3");
+    rehearse(
+        "intermediate-rotation.toml",
+        &a3,
+        Some((&d.join("tokens"), Some(&a2))),
+    );
+    imported(&import(d, &a3, &fp, "ca", &["--allow-drill"]));
+    let before = (tree(&d.join("ca")), tree(&d.join("trust")));
+    refused(
+        &import(d, &a2, &fp, "ca", &["--allow-drill"]),
+        "intermediate_ca.crt differ from the installed ones",
+    );
+    assert_eq!(before, (tree(&d.join("ca")), tree(&d.join("trust"))));
 }

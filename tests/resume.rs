@@ -172,6 +172,42 @@ fn a_step_record_torn_by_a_crash_is_set_aside_and_the_step_redone() {
 }
 
 #[test]
+fn an_announced_key_whose_public_half_was_swapped_is_not_taken_over() {
+    let (_lock, module_path) = softhsm();
+    let tmp = tempfile::tempdir().unwrap();
+    let module = Module::load(&module_path).unwrap();
+    let mut player = drill::Player::with_new_tokens(&module, 2).unwrap();
+    let mut eng = Engine::open(drill_config(module, tmp.path())).unwrap();
+    drill::play(&mut eng, &mut player, Some(FIRST_KEYGEN)).unwrap();
+    let serial = eng.state().serial("root").unwrap().to_string();
+    eng.inject_fault(Fault::CrashAfterKeyGeneration);
+    drill::play(&mut eng, &mut player, None).unwrap_err();
+    drop(eng.close());
+    // Someone else's public key, stored beside the ceremony's private key.
+    let other = ceremony::pki::SoftKey::generate(ceremony::pki::Curve::P384).unwrap();
+    let pin = player.drill_user_pin("root").unwrap();
+    use ceremony::pki::RemoteKey;
+    swap_public_key(
+        &module_path,
+        &serial,
+        pin.expose(),
+        "ccat-root-key",
+        other.public_point(),
+    );
+
+    let module = Module::load(&module_path).unwrap();
+    let mut eng = Engine::open(drill_config(module, tmp.path())).unwrap();
+    let err = drill::play(&mut eng, &mut player, None).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("does not sign for the public key stored beside it"),
+        "{text}"
+    );
+    assert_eq!(records_of(tmp.path(), "step").len(), FIRST_KEYGEN);
+    assert!(!eng.state().keys.contains_key("root"), "nothing recorded");
+}
+
+#[test]
 fn an_announced_key_with_another_label_is_not_taken_over() {
     let (_lock, module_path) = softhsm();
     let tmp = tempfile::tempdir().unwrap();

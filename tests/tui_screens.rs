@@ -388,7 +388,7 @@ fn resume_completion_help_and_quit_screens() {
         done: 6,
         next: "Generate the root key".into(),
         work: "/media/export/work".into(),
-        torn: Some("Its last record was cut off by a crash while it was being written; its 41 bytes were moved to transcript.torn-0123456789abcdef.bin and that step is done again.".into()),
+        torn: Some("Its last record was cut off by a crash while it was being written (its 41 bytes are kept in transcript.torn-0123456789abcdef.bin). That step is asked for again, but what it did may already be on the token: a key it generated is recognised; check anything else before repeating it.".into()),
     });
     check(
         "resume-torn",

@@ -228,7 +228,13 @@ fn import(
         if done.root_changed {
             println!("root:    NEW root {root}; the previous root stays trusted for the overlap");
         }
-        println!("next:    restart step-ca, then run `ceremonyd check-hsm`");
+        if done.kind == "crl-renewal" {
+            println!(
+                "next:    nothing for step-ca (only the CRL changed); `ceremonyd serve` serves it"
+            );
+        } else {
+            println!("next:    restart step-ca, then run `ceremonyd check-hsm`");
+        }
     }
     log::info(
         if done.already {

@@ -89,7 +89,7 @@ pub fn verify_contents(
         (true, Some(root_fingerprint)) => Ok(Verified {
             manifest,
             root_fingerprint,
-            seal: sha256_hex(&std::fs::read(dir.join(SUMS)).unwrap_or_default()),
+            seal: sha256_hex(get(SUMS).unwrap_or_default()),
             notes: Vec::new(),
         }),
         (true, None) => Err(vec!["the bundle has no root certificate".into()]),
@@ -98,6 +98,7 @@ pub fn verify_contents(
 }
 
 /// Reads `SHA256SUMS`, checks every listed file and that nothing else is present.
+/// Returns every listed file's bytes, and `SHA256SUMS` itself.
 fn read_sums(dir: &Path, problems: &mut Vec<String>) -> Option<BTreeMap<String, Vec<u8>>> {
     let sums = match std::fs::read_to_string(dir.join(SUMS)) {
         Ok(s) => s,
@@ -146,6 +147,8 @@ fn read_sums(dir: &Path, problems: &mut Vec<String>) -> Option<BTreeMap<String, 
             "{SUMS}: not in the canonical form (sorted `<sha256>  <file>` lines, LF, final newline, no duplicates)"
         ));
     }
+    // Kept with the files, so that the seal is the hash of the bytes checked here.
+    files.insert(SUMS.to_string(), sums.into_bytes());
     Some(files)
 }
 

@@ -14,7 +14,6 @@ use super::layout::CaDir;
 use crate::hsm::{Module, UserSession};
 use crate::pki::{self, Curve};
 use crate::secret::Pin;
-use sha2::{Digest, Sha256, Sha384, Sha512};
 use std::io::Read;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
@@ -235,10 +234,8 @@ fn check_key(session: &UserSession, exp: &Expected) -> (bool, String) {
     if let Err(e) = getrandom::fill(&mut challenge) {
         return fail(format!("random challenge: {e}"));
     }
-    let digest = digest(*curve, &challenge);
-    use crate::pki::RemoteKey;
-    match key.sign_digest(&digest) {
-        Ok(sig) if verify_raw(*curve, point, &digest, &sig) => (
+    match pki::proves_possession(&key, point, &challenge) {
+        Ok(true) => (
             true,
             format!(
                 "[PASS] {:<11} {uri} {}: public key = {}; a signature over a random challenge \
@@ -248,36 +245,7 @@ fn check_key(session: &UserSession, exp: &Expected) -> (bool, String) {
                 exp.source
             ),
         ),
-        Ok(_) => fail(format!("{uri}: the token's signature does not verify")),
+        Ok(false) => fail(format!("{uri}: the token's signature does not verify")),
         Err(e) => fail(format!("{uri}: {e}")),
-    }
-}
-
-fn digest(curve: Curve, msg: &[u8]) -> Vec<u8> {
-    match curve {
-        Curve::P256 => Sha256::digest(msg).to_vec(),
-        Curve::P384 => Sha384::digest(msg).to_vec(),
-        Curve::P521 => Sha512::digest(msg).to_vec(),
-    }
-}
-
-/// Verifies a raw `r || s` signature over a digest.
-fn verify_raw(curve: Curve, point: &[u8], digest: &[u8], raw: &[u8]) -> bool {
-    use p256::ecdsa::signature::hazmat::PrehashVerifier;
-    macro_rules! check {
-        ($m:ident) => {{
-            let (Ok(key), Ok(sig)) = (
-                $m::ecdsa::VerifyingKey::from_sec1_bytes(point),
-                $m::ecdsa::Signature::from_slice(raw),
-            ) else {
-                return false;
-            };
-            key.verify_prehash(digest, &sig).is_ok()
-        }};
-    }
-    match curve {
-        Curve::P256 => check!(p256),
-        Curve::P384 => check!(p384),
-        Curve::P521 => check!(p521),
     }
 }

@@ -122,6 +122,7 @@ pub fn decide(req: &Request<'_>) -> Result<Decision, DaemonError> {
     }
     check_interrupted_migration(&ca, &layout, &old)?;
     let root_changed = check_root(&verified.manifest.kind, &parts, &old)?;
+    check_renewal(&verified.manifest.kind, &parts, &old)?;
     check_crl(&parts, &old)?;
     let ca_json = old.file(generation::CONFIG, step::CA_JSON).ok_or_else(|| {
         DaemonError::Refused(format!(
@@ -154,6 +155,33 @@ pub fn decide(req: &Request<'_>) -> Result<Decision, DaemonError> {
         info,
         root_changed,
     })))
+}
+
+/// A CRL renewal changes only the CRL: its intermediate and SSH CA keys must be the
+/// installed ones byte for byte (a renewal made from an older bundle would otherwise put
+/// an old intermediate back).
+fn check_renewal(kind: &str, parts: &Parts, old: &Installed) -> Result<(), DaemonError> {
+    if kind != "crl-renewal" {
+        return Ok(());
+    }
+    let installed = |name: &str| old.file(generation::CERTS, name).map(|f| f.bytes.clone());
+    let mismatch = [
+        (step::INTERMEDIATE, parts.intermediate.pem.as_slice()),
+        (step::SSH_USER, parts.ssh_user.0.as_slice()),
+        (step::SSH_HOST, parts.ssh_host.0.as_slice()),
+    ]
+    .into_iter()
+    .filter(|(name, new)| installed(name).as_deref() != Some(*new))
+    .map(|(name, _)| name)
+    .collect::<Vec<_>>();
+    if mismatch.is_empty() {
+        return Ok(());
+    }
+    Err(DaemonError::Refused(format!(
+        "crl-renewal bundle, but its {} differ from the installed ones; a CRL renewal \
+         changes only the CRL (was it made from the last bundle?)",
+        mismatch.join(", ")
+    )))
 }
 
 /// An intermediate rotation or a CRL renewal keeps the installed root byte for byte.

@@ -217,13 +217,24 @@ pub fn crl_number(checklist: &Checklist, previous: Option<&Previous>) -> Result<
         return Err(EngineError::Rejected("the checklist has no [crl]".into()));
     };
     let replaced = previous.and_then(|p| previous_crl_of_same_root(checklist, p));
+    let carried_root = previous.is_some()
+        && checklist
+            .certificates
+            .get(&spec.issuer)
+            .is_some_and(|c| c.existing.is_some());
     match (spec.number, replaced) {
         (Some(n), Some(old)) if n <= old.number => Err(EngineError::Previous(format!(
             "crl.number {n} is not above the previous CRL's number {}; CRL numbers only grow (leave crl.number out to count on from it)",
             old.number
         ))),
         (Some(n), _) => Ok(n),
-        (None, Some(old)) => Ok(old.number + 1),
+        (None, Some(old)) => old.number.checked_add(1).ok_or_else(|| {
+            EngineError::Previous("the previous CRL's number is the largest there is".into())
+        }),
+        (None, None) if carried_root => Err(EngineError::Previous(format!(
+            "crl.number: the previous bundle has no CRL signed by {}, so the next number is not known here; write crl.number, above every CRL number this root has used (see the earlier fingerprint sheets)",
+            spec.issuer
+        ))),
         (None, None) => Ok(1),
     }
 }

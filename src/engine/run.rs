@@ -115,10 +115,18 @@ impl Engine {
             torn_tail,
         };
         engine.take_over_previous()?;
-        if engine.transcript.records().is_empty() {
+        let fresh = engine.transcript.records().is_empty();
+        if !fresh {
+            engine.replay()?;
+        }
+        // Only now, with the transcript known to be this ceremony's, is its torn tail
+        // moved aside.
+        if let Some(torn) = &mut engine.torn_tail {
+            engine.transcript.set_aside(torn)?;
+        }
+        if fresh {
             engine.write_header()?;
         } else {
-            engine.replay()?;
             engine.resumed_at = Some(engine.next);
             let after = engine.next.checked_sub(1).map(|i| engine.step_id(i));
             engine.transcript.append(
@@ -235,10 +243,23 @@ impl Engine {
                 found: mode.into(),
             });
         }
+        let started_from = body["previous"]["seal"].as_str();
+        let given = self.cfg.previous.as_ref().map(|p| p.seal.as_str());
+        if started_from != given {
+            let name = |s: Option<&str>| {
+                s.map_or("no previous bundle".to_string(), |s| {
+                    format!("the bundle sealed {s}")
+                })
+            };
+            return Err(EngineError::Previous(format!(
+                "the working folder's ceremony was started from {}, but this run was given {}; resume with the same --previous",
+                name(started_from),
+                name(given)
+            )));
+        }
         Ok(())
     }
 
-    /// The step index the ceremony was resumed at, if it was.
     /// Arms a fault for a test; see [`Fault`].
     pub fn inject_fault(&mut self, fault: Fault) {
         self.fault = Some(fault);
@@ -259,6 +280,7 @@ impl Engine {
         self.torn_tail.as_ref()
     }
 
+    /// The step index the ceremony was resumed at, if it was.
     pub fn resumed_at(&self) -> Option<usize> {
         self.resumed_at
     }

@@ -55,12 +55,17 @@ pub enum TranscriptError {
 /// The unfinished last line of a transcript, set aside on resume.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TornTail {
-    /// File name, beside the transcript.
+    /// File name, beside the transcript, once set aside.
     pub file: String,
     pub bytes: usize,
     pub sha256: String,
     /// The sequence number the torn record would have had.
     pub after_seq: u64,
+    /// Length of the complete lines.
+    #[serde(skip)]
+    cut_at: u64,
+    #[serde(skip)]
+    tail: Vec<u8>,
 }
 
 /// An open transcript file and its current head.
@@ -87,10 +92,11 @@ impl Transcript {
     }
 
     /// Opens a transcript to resume it. A last line without its newline is a record
-    /// whose write a crash cut short (it never reached the disk whole, so nothing after
-    /// it happened): its bytes are written to a file of their own beside the transcript
-    /// and cut from it, and the returned [`TornTail`] says where they went. Every
-    /// complete line must still verify; a broken chain is never repaired.
+    /// whose write a crash cut short: the complete lines are opened and the returned
+    /// [`TornTail`] holds the rest, which [`set_aside`](Self::set_aside) moves into a
+    /// file of its own once the caller has checked that the transcript is the one to
+    /// resume. Nothing on disk changes here. Every complete line must verify; a broken
+    /// chain is never repaired.
     pub fn open_for_resume(path: &Path) -> Result<(Transcript, Option<TornTail>), TranscriptError> {
         let bytes = fsutil::read(path)?;
         let cut = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
@@ -103,19 +109,14 @@ impl Transcript {
             problem,
         };
         let (records, head) = verify_chain(&bytes[..cut]).map_err(broken)?;
-        let tail = &bytes[cut..];
-        let sha256 = sha256_hex(tail);
-        let file = format!("transcript.torn-{}.bin", &sha256[..16]);
-        let aside = path.with_file_name(&file);
-        if !aside.exists() || fsutil::read(&aside)? != tail {
-            fsutil::write_once(&aside, tail)?;
-        }
-        fsutil::truncate(path, cut as u64)?;
+        let tail = bytes[cut..].to_vec();
         let torn = TornTail {
-            file,
+            file: String::new(),
             bytes: tail.len(),
-            sha256,
+            sha256: sha256_hex(&tail),
             after_seq: records.len() as u64,
+            cut_at: cut as u64,
+            tail,
         };
         let transcript = Transcript {
             path: path.to_path_buf(),
@@ -123,6 +124,34 @@ impl Transcript {
             head,
         };
         Ok((transcript, Some(torn)))
+    }
+
+    /// Writes the torn tail into `transcript.torn-<hash>.bin` beside the transcript
+    /// (written once, fsynced, read back; a name that holds other bytes, say from a crash
+    /// during an earlier attempt, gets a numbered sibling), then cuts the transcript
+    /// back to its complete lines. Sets `torn.file`.
+    pub fn set_aside(&self, torn: &mut TornTail) -> Result<(), TranscriptError> {
+        let stem = format!("transcript.torn-{}", &torn.sha256[..16]);
+        for n in 0.. {
+            let file = match n {
+                0 => format!("{stem}.bin"),
+                n => format!("{stem}-{n}.bin"),
+            };
+            let aside = self.path.with_file_name(&file);
+            let done = match aside.exists() {
+                true => fsutil::read(&aside)? == torn.tail,
+                false => {
+                    fsutil::write_once(&aside, &torn.tail)?;
+                    true
+                }
+            };
+            if done {
+                torn.file = file;
+                break;
+            }
+        }
+        fsutil::truncate(&self.path, torn.cut_at)?;
+        Ok(())
     }
 
     /// Opens an existing transcript and verifies the whole chain.
@@ -215,14 +244,24 @@ mod tests {
 
         assert!(Transcript::open(&path).is_err(), "a plain open refuses it");
         let (t, tail) = Transcript::open_for_resume(&path).unwrap();
-        let tail = tail.expect("a torn tail");
+        let mut tail = tail.expect("a torn tail");
         assert_eq!(t.head(), head);
         assert_eq!(t.records().len(), 1);
         assert_eq!(tail.bytes, torn.len());
         assert_eq!(tail.after_seq, 1);
+        assert_eq!(tail.sha256, sha256_hex(torn));
+        assert!(
+            std::fs::read(&path).unwrap().ends_with(torn),
+            "opening changes nothing"
+        );
+        // An earlier attempt left a partial file under the name: a sibling is used.
+        let name = format!("transcript.torn-{}.bin", &tail.sha256[..16]);
+        std::fs::write(dir.path().join(&name), &torn[..3]).unwrap();
+        t.set_aside(&mut tail).unwrap();
+        assert_eq!(tail.file, name.replace(".bin", "-1.bin"));
         assert_eq!(std::fs::read(&path).unwrap(), whole);
         assert_eq!(std::fs::read(dir.path().join(&tail.file)).unwrap(), torn);
-        assert_eq!(tail.sha256, sha256_hex(torn));
+        assert_eq!(std::fs::read(dir.path().join(&name)).unwrap(), &torn[..3]);
 
         // A complete file opens unchanged; an edited line is an error, not a tail.
         let (_, none) = Transcript::open_for_resume(&path).unwrap();

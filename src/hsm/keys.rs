@@ -76,9 +76,10 @@ impl UserSession {
     }
 
     /// Takes over a key pair that a generation interrupted before it was recorded: it
-    /// must be the only key with this id and label, on this curve, and carry every
-    /// attribute [`generate_key`](Self::generate_key) checks (CKA_LOCAL proves it was
-    /// generated on the token, not imported).
+    /// must be the only key with this id and label, on this curve, carry every attribute
+    /// [`generate_key`](Self::generate_key) checks (CKA_LOCAL proves it was generated on
+    /// the token, not imported), and sign a random challenge that verifies under the
+    /// public key stored with it.
     pub fn adopt_key(
         &self,
         id: &[u8],
@@ -93,7 +94,22 @@ impl UserSession {
         if key.facts.curve != curve {
             return Err(self.unsafe_key(id, label, "on a different curve than the checklist's"));
         }
-        Ok(key)
+        // The public object could have been replaced on its own: the private key must
+        // sign for the point that would be recorded and certified.
+        let challenge = self.random(32)?;
+        let point = key.facts.point.clone();
+        match crate::pki::proves_possession(&key, &point, &challenge) {
+            Ok(true) => Ok(key),
+            Ok(false) => Err(self.unsafe_key(
+                id,
+                label,
+                "its private key does not sign for the public key stored beside it",
+            )),
+            Err(e) => Err(HsmError::Token {
+                serial: self.serial.clone(),
+                problem: format!("signing a challenge with key {label}: {e}"),
+            }),
+        }
     }
 
     /// The key pair with both this id and this label, if there is one.

@@ -121,6 +121,19 @@ pub(crate) fn raw_to_der(curve: Curve, raw: &[u8]) -> Result<Vec<u8>, String> {
     })
 }
 
+/// Whether `key` holds the private half of `point`: it signs `challenge` (hashed with
+/// the curve's digest) and the signature verifies under `point`. An error means the key
+/// could not sign at all.
+pub fn proves_possession(
+    key: &dyn RemoteKey,
+    point: &[u8],
+    challenge: &[u8],
+) -> Result<bool, String> {
+    let curve = key.curve();
+    let raw = key.sign_digest(&digest(curve, challenge))?;
+    Ok(raw_to_der(curve, &raw).is_ok_and(|der| verify(curve, point, challenge, &der)))
+}
+
 /// Verify a DER ECDSA signature over `msg` (hashed with the curve's digest) under `point`.
 pub(crate) fn verify(curve: Curve, point: &[u8], msg: &[u8], der_sig: &[u8]) -> bool {
     use p256::ecdsa::signature::hazmat::PrehashVerifier;

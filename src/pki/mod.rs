@@ -36,7 +36,7 @@ mod tests;
 pub use crate::checklist::model::Curve;
 pub use check::{CertFacts, CrlFacts, RevokedEntry, check_crl, check_intermediate, check_root};
 pub use crl::{IssuedCrl, RevocationReason, Revoked, sign_crl};
-pub use curve::SoftKey;
+pub use curve::{SoftKey, proves_possession};
 pub use error::PkiError;
 pub use fingerprint::Fingerprint;
 pub use issue::{Issued, issue_intermediate, issue_root};

@@ -275,7 +275,7 @@ impl App {
                 .unwrap_or_else(|| "(nothing left)".into());
             let torn = self.engine.torn_tail().map(|t| {
                 format!(
-                    "Its last record was cut off by a crash while it was being written; its {} bytes were moved to {} and that step is done again.",
+                    "Its last record was cut off by a crash while it was being written (its {} bytes are kept in {}). That step is asked for again, but what it did may already be on the token: a key it generated is recognised; check anything else before repeating it.",
                     t.bytes, t.file
                 )
             });

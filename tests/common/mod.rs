@@ -134,3 +134,65 @@ pub fn destroy_key_pair(module_path: &Path, serial: &str, user_pin: &str, label:
         session.destroy_object(handle).unwrap();
     }
 }
+
+/// Replaces the public half of the key pair labelled `label` with a public key object that
+/// carries `point` (uncompressed, P-384) under the same id and label, leaving the private
+/// key alone: what someone with the user PIN could do between a crash and a resume.
+pub fn swap_public_key(
+    module_path: &Path,
+    serial: &str,
+    user_pin: &str,
+    label: &str,
+    point: &[u8],
+) {
+    use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+    use cryptoki::object::{Attribute, KeyType, ObjectClass};
+    use cryptoki::session::UserType;
+    let ctx = Pkcs11::new(module_path).unwrap();
+    ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
+        .unwrap();
+    let slot = ctx
+        .get_slots_with_token()
+        .unwrap()
+        .into_iter()
+        .find(|s| ctx.get_token_info(*s).unwrap().serial_number().trim() == serial)
+        .unwrap();
+    let session = ctx.open_rw_session(slot).unwrap();
+    session
+        .login(UserType::User, Some(&user_pin.to_string().into()))
+        .unwrap();
+    let public = session
+        .find_objects(&[
+            Attribute::Class(ObjectClass::PUBLIC_KEY),
+            Attribute::Label(label.as_bytes().to_vec()),
+        ])
+        .unwrap();
+    assert_eq!(public.len(), 1, "one public key labelled {label}");
+    let id = session
+        .get_attributes(public[0], &[cryptoki::object::AttributeType::Id])
+        .unwrap()
+        .into_iter()
+        .find_map(|a| match a {
+            Attribute::Id(v) => Some(v),
+            _ => None,
+        })
+        .unwrap();
+    session.destroy_object(public[0]).unwrap();
+    let mut ec_point = vec![0x04, point.len() as u8];
+    ec_point.extend_from_slice(point);
+    session
+        .create_object(&[
+            Attribute::Class(ObjectClass::PUBLIC_KEY),
+            Attribute::KeyType(KeyType::EC),
+            Attribute::Token(true),
+            Attribute::Private(false),
+            Attribute::Verify(true),
+            Attribute::Id(id),
+            Attribute::Label(label.as_bytes().to_vec()),
+            Attribute::EcParams(
+                ceremony::hsm::curve_params_der(ceremony::pki::Curve::P384).to_vec(),
+            ),
+            Attribute::EcPoint(ec_point),
+        ])
+        .unwrap();
+}
