@@ -152,6 +152,22 @@ impl Player {
         })
     }
 
+    /// For tokens that are already in the factory state of a new Nitrokey HSM 2 (SO PIN
+    /// [`SMARTCARD_HSM_FACTORY_SO_PIN`], no keys), such as the project's SmartCard-HSM
+    /// emulator behind OpenSC: makes nothing. Chooses new PINs of its own, or with
+    /// `published` keeps the published factory PINs (for chained ceremonies).
+    pub fn for_factory_tokens(serials: &[String], published: bool) -> Player {
+        Player {
+            factory_so: serials
+                .iter()
+                .map(|s| (s.clone(), Pin::new(SMARTCARD_HSM_FACTORY_SO_PIN.into())))
+                .collect(),
+            chosen: BTreeMap::new(),
+            assigned: BTreeMap::new(),
+            published,
+        }
+    }
+
     /// The answer a careful pair of people would give to `prompt`.
     pub fn answer(&mut self, prompt: &Prompt) -> Answer {
         match &prompt.need {
@@ -170,6 +186,7 @@ impl Player {
                 expected_serial,
                 tokens,
                 taken,
+                with_keys,
                 ..
             } => {
                 // A carried-over token is the one the previous ceremony names; a new role
@@ -179,7 +196,7 @@ impl Player {
                         .iter()
                         .find(|t| {
                             self.factory_so.contains_key(&t.serial)
-                                && !t.user_pin_initialized
+                                && !with_keys.contains(&t.serial)
                                 && !taken.contains(&t.serial)
                         })
                         .map(|t| t.serial.clone())

@@ -6,9 +6,9 @@
 
 mod common;
 use ceremony::{bundle, drill, engine, hsm};
+use common::checks::ssh_keygen_signs_with_the_token;
 use common::*;
 use std::path::Path;
-use std::process::Command;
 
 #[test]
 fn drill_tokens_sign_with_ssh_keygen_and_every_corruption_is_caught() {
@@ -25,7 +25,8 @@ fn drill_tokens_sign_with_ssh_keygen_and_every_corruption_is_caught() {
 
     no_pin_in_any_file(tmp.path(), &player);
     check_token_contents(&module, &state, &player);
-    ssh_keygen_signs_with_the_token(&module_path, &out, &player, tmp.path());
+    let pin = player.drill_user_pin("intermediate").unwrap().expose();
+    ssh_keygen_signs_with_the_token(&module_path, &out, pin, tmp.path());
     every_byte_matters(&out);
 }
 
@@ -66,73 +67,8 @@ fn check_token_contents(module: &hsm::Module, state: &engine::State, player: &dr
         }
         // Only key objects: 2 per pair, nothing else (no certificates on tokens).
         drop(session);
-        assert_eq!(module.public_object_count(serial).unwrap(), expected);
+        assert_eq!(module.key_object_count(serial).unwrap(), expected);
     }
-}
-
-/// `ssh-keygen -s ssh_user_ca.pub -D <module>` finds the token key matching our public key
-/// line and signs a user key with it; the PIN comes through SSH_ASKPASS from a FIFO, so it
-/// is never stored in a file.
-fn ssh_keygen_signs_with_the_token(
-    module: &Path,
-    bundle: &Path,
-    player: &drill::Player,
-    tmp: &Path,
-) {
-    let user = tmp.join("id_user");
-    let made = run(Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-        .arg(&user));
-    assert!(made.status.success(), "{}", all_output(&made));
-    let fifo = tmp.join("pin.fifo");
-    let askpass = tmp.join("askpass.sh");
-    std::fs::write(&askpass, format!("#!/bin/sh\ncat '{}'\n", fifo.display())).unwrap();
-    std::fs::set_permissions(
-        &askpass,
-        std::os::unix::fs::PermissionsExt::from_mode(0o700),
-    )
-    .unwrap();
-    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
-    assert!(made.success());
-    let pin = player
-        .drill_user_pin("intermediate")
-        .unwrap()
-        .expose()
-        .to_string();
-    let writer = std::thread::spawn(move || std::fs::write(fifo, format!("{pin}\n")).unwrap());
-    let signed = run(Command::new("ssh-keygen")
-        .arg("-s")
-        .arg(bundle.join("ssh_user_ca.pub"))
-        .arg("-D")
-        .arg(module)
-        .args(["-I", "drill-user", "-n", "alice", "-V", "+1h"])
-        .arg(user.with_extension("pub"))
-        .env("SSH_ASKPASS", &askpass)
-        .env("SSH_ASKPASS_REQUIRE", "force")
-        .env("DISPLAY", ":0")
-        .stdin(std::process::Stdio::null()));
-    writer.join().unwrap();
-    assert!(
-        signed.status.success(),
-        "ssh-keygen -s -D failed:\n{}",
-        all_output(&signed)
-    );
-    let cert = tmp.join("id_user-cert.pub");
-    let shown = run(Command::new("ssh-keygen").arg("-Lf").arg(&cert));
-    let text = stdout(&shown);
-    let ca_fp = run(Command::new("ssh-keygen")
-        .arg("-lf")
-        .arg(bundle.join("ssh_user_ca.pub")));
-    let ca_fp = stdout(&ca_fp)
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .to_string();
-    assert!(
-        text.contains(&format!("Signing CA: ECDSA {ca_fp}")),
-        "{text}"
-    );
-    assert!(text.contains("alice"), "{text}");
 }
 
 /// Changing any one byte of any file makes `verify` fail. Two threads, each flipping the

@@ -5,6 +5,7 @@
 //! These tests fail, rather than skip, when openssl, ssh-keygen or lint_pkix_cert are
 //! missing: they are the point of the file.
 
+mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -291,7 +292,7 @@ fn pkilint_finds_no_errors() {
             let out = text(&o);
             let findings: serde_json::Value = serde_json::from_slice(&o.stdout)
                 .unwrap_or_else(|e| panic!("lint_pkix_cert output is not JSON ({e}): {out}"));
-            let n = count_findings(&findings);
+            let n = common::checks::count_findings(&findings);
             assert_eq!(
                 n, 0,
                 "{rc:?}/{ic:?} {file}: pkilint ERROR/FATAL findings: {out}"
@@ -302,14 +303,4 @@ fn pkilint_finds_no_errors() {
             );
         }
     }
-}
-
-/// Number of findings in pkilint's JSON output (`{"results": [{"finding_descriptions": [...]}]}`).
-fn count_findings(v: &serde_json::Value) -> usize {
-    v["results"]
-        .as_array()
-        .expect("pkilint JSON has a results array")
-        .iter()
-        .map(|r| r["finding_descriptions"].as_array().map_or(0, Vec::len))
-        .sum()
 }

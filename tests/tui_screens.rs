@@ -200,6 +200,7 @@ fn token_choice_lists_serials_and_marks_tokens_in_use_in_words() {
                 token("DENK0104513", "old-ca", true),
             ],
             taken: vec![],
+            with_keys: vec!["DENK0104513".into()],
         },
         fields: vec![],
         selected: 1,

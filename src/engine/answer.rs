@@ -8,7 +8,7 @@ use super::prompt::{Answer, Challenge, Outcome, PinKind, Role};
 use super::run::Engine;
 use super::state::Person;
 use super::transcript::RecordKind;
-use crate::hsm::UserSession;
+use crate::hsm::{HsmError, UserSession};
 use crate::secret::Pin;
 use serde_json::json;
 
@@ -58,6 +58,7 @@ impl Engine {
             }
             (Gate::InitPin(token, kind), Answer::Pin(pin)) => self.take_init_pin(token, *kind, pin),
             (Gate::Login(token), Answer::Pin(pin)) => self.login(token, pin),
+            (Gate::KeyPin(token), Answer::Pin(pin)) => self.login_for_key(token, pin),
             (gate, answer) => Err(EngineError::UnexpectedAnswer(format!(
                 "expected {gate:?}, got {}",
                 answer_kind(&answer)
@@ -159,26 +160,74 @@ impl Engine {
                 rule.describe()
             )));
         }
+        if kind == PinKind::CurrentSo {
+            // The SO PIN is proved now, before the new PINs are typed.
+            let serial = self.serial_of(token)?;
+            self.sessions.remove(token);
+            if let Err(e) = crate::hsm::check_so_pin(&self.cfg.module, &serial, &pin) {
+                self.record_error(&e.to_string())?;
+                return Err(e.into());
+            }
+        }
         self.init_pins.push((kind, pin));
         Ok(())
     }
 
     /// Logs in at once, so a wrong PIN is reported while the person is at the keyboard.
     fn login(&mut self, token: &str, pin: Pin) -> Result<(), EngineError> {
+        self.login_with(token, &pin)
+    }
+
+    fn login_with(&mut self, token: &str, pin: &Pin) -> Result<(), EngineError> {
         let serial = self.serial_of(token)?;
-        let result = UserSession::login(&self.cfg.module, &serial, &pin);
-        drop(pin);
-        match result {
+        self.reopen_module_if_needed()?;
+        match UserSession::login(&self.cfg.module, &serial, pin) {
             Ok(session) => {
                 self.reconcile(token, &session)?;
                 self.sessions.insert(token.to_string(), session);
                 Ok(())
             }
             Err(e) => {
+                let e = self.name_pulled_token(e.into());
                 self.record_error(&e.to_string())?;
-                Err(e.into())
+                Err(e)
             }
         }
+    }
+
+    /// Re-opens the module after a failed token call (see `reopen_module`). Every
+    /// session ends; each token's next step asks for its PIN.
+    pub(super) fn reopen_module_if_needed(&mut self) -> Result<(), EngineError> {
+        if self.reopen_module {
+            self.sessions.clear();
+            self.cfg.module.rebind()?;
+            self.reopen_module = false;
+        }
+        Ok(())
+    }
+
+    /// Logs in afresh for a key generation and keeps the PIN for the read-back login.
+    fn login_for_key(&mut self, token: &str, pin: Pin) -> Result<(), EngineError> {
+        // One login per token: the session already open is closed first.
+        self.sessions.remove(token);
+        self.login_with(token, &pin)?;
+        self.step_pin = Some(pin);
+        Ok(())
+    }
+
+    /// Drops every session, re-opens the module so that it reads the tokens again, and
+    /// logs in to `token` with the step's PIN. Other tokens ask for their PIN at their
+    /// next step.
+    pub(super) fn rebind_and_login(&mut self, token: &str) -> Result<(), EngineError> {
+        let pin = self
+            .step_pin
+            .take()
+            .ok_or_else(|| EngineError::Rejected("the user PIN for this step is missing".into()))?;
+        self.sessions.clear();
+        self.cfg.module.rebind()?;
+        let result = self.login_with(token, &pin);
+        self.step_pin = Some(pin);
+        result
     }
 
     pub(super) fn record_error(&mut self, message: &str) -> Result<(), EngineError> {
@@ -197,12 +246,16 @@ impl Engine {
             // A simulated crash writes nothing, as a real one could not.
             Err(e @ EngineError::InjectedCrash(_)) => return Err(e),
             Err(e) => {
-                self.record_error(&e.to_string())?;
-                self.gates = None;
+                self.step_pin = None;
                 self.init_pins.clear();
+                self.gates = None;
+                self.sessions.retain(|_, s| s.is_logged_in());
+                let e = self.name_pulled_token(e);
+                self.record_error(&e.to_string())?;
                 return Err(e);
             }
         };
+        self.step_pin = None;
         let (begun, started) = self.started.take().expect("a planned step has a start");
         let took = begun.elapsed();
         let step = &self.checklist().steps[self.next];
@@ -232,6 +285,27 @@ impl Engine {
             id,
             took,
         })
+    }
+
+    /// A token pulled out during a call makes OpenSC answer that call with a general
+    /// error; if the token is gone now, the error says so and which token to plug in.
+    /// Either way the module is re-opened before the next step.
+    fn name_pulled_token(&mut self, e: EngineError) -> EngineError {
+        match e {
+            EngineError::Hsm(HsmError::TokenCall { op, serial, error }) => {
+                self.reopen_module = true;
+                if self.cfg.module.token(&serial).is_err() {
+                    EngineError::Hsm(HsmError::Pulled { op, serial, error })
+                } else {
+                    EngineError::Hsm(HsmError::TokenCall { op, serial, error })
+                }
+            }
+            e @ EngineError::Hsm(HsmError::Pulled { .. }) => {
+                self.reopen_module = true;
+                e
+            }
+            other => other,
+        }
     }
 
     /// Logs out of every token no later step needs.

@@ -21,6 +21,10 @@ pub enum Gate {
     InitPin(String, PinKind),
     /// The user PIN to log in to a token that has no open session.
     Login(String),
+    /// The user PIN for a key generation, asked even when a session is open: after
+    /// generating, the module is re-opened to read the new key back as the token reports
+    /// it, and the step logs in again with this PIN (held until the step ends).
+    KeyPin(String),
 }
 
 /// Characters of the serial the witness types back.
@@ -75,7 +79,7 @@ pub fn plan(
             gates.extend(both);
             if let Some(spec) = checklist.keys.iter().find(|k| &k.name == key) {
                 gates.push(authorise(format!("generate {}", spec.label)));
-                login(&spec.token, &mut gates);
+                gates.push(Gate::KeyPin(spec.token.clone()));
             }
         }
         StepAction::SelfSign { certificate } | StepAction::SignCertificate { certificate } => {

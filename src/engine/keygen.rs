@@ -81,17 +81,20 @@ impl Engine {
             }
         };
         let point = if adopted {
+            // Read the token afresh before judging a key made by an earlier run.
+            self.rebind_and_login(&spec.token)?;
             let session = self.session(&spec.token)?;
             session.adopt_key(&id, &spec.label, spec.curve)?.facts.point
         } else {
             self.record_intent(key, &serial, &spec)?;
-            let session = self.session(&spec.token)?;
-            let point = session
-                .generate_key(&id, &spec.label, spec.curve)?
-                .facts
-                .point;
+            let generated =
+                self.session(&spec.token)?
+                    .generate_key(&id, &spec.label, spec.curve)?;
             self.injected_crash_after_keygen()?;
-            point
+            // OpenSC shows the new key's protection only once it reads the token again.
+            self.rebind_and_login(&spec.token)?;
+            self.session(&spec.token)?.read_back(&generated)?;
+            generated.point
         };
         Ok(StepFacts::GenerateKey {
             key: key.to_string(),

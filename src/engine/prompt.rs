@@ -57,6 +57,9 @@ pub enum Need {
         tokens: Vec<TokenInfo>,
         /// Serials already given another role.
         taken: Vec<String>,
+        /// Serials of tokens that hold keys, certificates or data objects (a set PIN or
+        /// OpenSC's profile object does not count).
+        with_keys: Vec<String>,
     },
     /// A person types something back that proves they read or agree to it.
     TypeBack { by: Role, challenge: Challenge },

@@ -70,6 +70,12 @@ pub struct Engine {
     pub(super) chosen: Option<TokenInfo>,
     pub(super) init_pins: Vec<(PinKind, Pin)>,
     pub(super) sessions: BTreeMap<String, UserSession>,
+    /// The user PIN of a key generation step, held from its prompt until the step ends.
+    pub(super) step_pin: Option<Pin>,
+    /// A token call failed (a token pulled out, a card that stopped answering): the
+    /// module is re-opened before the next step, so that OpenSC reads the replugged
+    /// token afresh instead of answering from the state of the one that went away.
+    pub(super) reopen_module: bool,
     pub(super) durations: Vec<Option<Duration>>,
     /// Serials that token roles carried over from the previous ceremony must have.
     pub(super) expected_serials: BTreeMap<String, String>,
@@ -106,6 +112,8 @@ impl Engine {
             chosen: None,
             init_pins: Vec::new(),
             sessions: BTreeMap::new(),
+            step_pin: None,
+            reopen_module: false,
             durations: vec![None; count],
             expected_serials: BTreeMap::new(),
             participants_recorded: false,
@@ -349,6 +357,10 @@ impl Engine {
             return Ok(());
         }
         let action = self.checklist().steps[self.next].action.clone();
+        self.reopen_module_if_needed()?;
+        // A token pulled out, or a module that re-read its tokens, ended those logins.
+        self.sessions.retain(|_, s| s.is_logged_in());
+        self.step_pin = None;
         let erase = self.erase_check(&action)?;
         let fingerprint = self.fingerprint_challenge(&action);
         let sessions: Vec<String> = self.sessions.keys().cloned().collect();
@@ -394,29 +406,39 @@ impl Engine {
                     Role::Witness => checklist.participants.witness.duty.clone(),
                 },
             },
-            Gate::ChooseToken(token) => Need::ChooseToken {
-                token_role: token.clone(),
-                expected_serial: self.expected_serials.get(token).cloned(),
-                description: checklist
-                    .tokens
-                    .get(token)
-                    .map(|t| t.description.clone())
-                    .unwrap_or_default(),
+            Gate::ChooseToken(token) => {
                 // A token without a serial (SoftHSM's free slot) cannot be identified.
-                tokens: self
+                let tokens: Vec<TokenInfo> = self
                     .cfg
                     .module
                     .tokens()?
                     .into_iter()
                     .filter(|t| !t.serial.is_empty())
-                    .collect(),
-                taken: self
-                    .state
-                    .tokens
-                    .values()
-                    .map(|t| t.serial.clone())
-                    .collect(),
-            },
+                    .collect();
+                let mut with_keys = Vec::new();
+                for t in &tokens {
+                    if self.cfg.module.key_object_count(&t.serial)? > 0 {
+                        with_keys.push(t.serial.clone());
+                    }
+                }
+                Need::ChooseToken {
+                    token_role: token.clone(),
+                    expected_serial: self.expected_serials.get(token).cloned(),
+                    description: checklist
+                        .tokens
+                        .get(token)
+                        .map(|t| t.description.clone())
+                        .unwrap_or_default(),
+                    tokens,
+                    taken: self
+                        .state
+                        .tokens
+                        .values()
+                        .map(|t| t.serial.clone())
+                        .collect(),
+                    with_keys,
+                }
+            }
             Gate::SerialSuffix => Need::TypeBack {
                 by: Role::Witness,
                 challenge: Challenge::SerialSuffix {
@@ -437,7 +459,7 @@ impl Engine {
                 facts: self.preview(),
             },
             Gate::InitPin(token, kind) => self.pin_need(token, *kind)?,
-            Gate::Login(token) => self.pin_need(token, PinKind::User)?,
+            Gate::Login(token) | Gate::KeyPin(token) => self.pin_need(token, PinKind::User)?,
         })
     }
 

@@ -351,8 +351,9 @@ impl Engine {
             .collect()
     }
 
-    /// When a token about to be initialised already holds objects or a user PIN, the
-    /// serial and label for the erase confirmation.
+    /// When a token about to be initialised already holds keys, certificates or data
+    /// objects, the serial and label for the erase confirmation. A PIN that is set does
+    /// not count (a new SmartCard-HSM comes with one), nor does OpenSC's profile object.
     pub(super) fn erase_check(
         &self,
         action: &StepAction,
@@ -364,8 +365,8 @@ impl Engine {
             return Ok(None);
         };
         let info = self.cfg.module.token(serial)?;
-        let objects = self.cfg.module.public_object_count(serial)?;
-        Ok((objects > 0 || info.user_pin_initialized).then_some((info.serial, info.label)))
+        let objects = self.cfg.module.key_object_count(serial)?;
+        Ok((objects > 0).then_some((info.serial, info.label)))
     }
 
     /// One line of what the program is about to do.

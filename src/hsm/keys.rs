@@ -27,15 +27,13 @@ pub struct TokenKey<'s> {
 }
 
 impl UserSession {
-    /// Generates an EC key pair. Refuses when any object already has this id or label;
-    /// after generation reads back the attributes that prove the key was made on the
-    /// token and can never leave it.
-    pub fn generate_key(
-        &self,
-        id: &[u8],
-        label: &str,
-        curve: Curve,
-    ) -> Result<TokenKey<'_>, HsmError> {
+    /// Generates an EC key pair on the token and returns what the token reports of its
+    /// public half. Refuses when any object already has this id or label.
+    ///
+    /// The private key's protection is not checked here: OpenSC shows a key it has just
+    /// generated without its access flags until the module reads the token again, so
+    /// the caller re-opens the module and calls [`read_back`](Self::read_back).
+    pub fn generate_key(&self, id: &[u8], label: &str, curve: Curve) -> Result<KeyFacts, HsmError> {
         self.refuse_existing(&[Attribute::Id(id.to_vec())], || {
             format!("id {}", hex::encode(id))
         })?;
@@ -60,17 +58,41 @@ impl UserSession {
             Attribute::Extractable(false),
             Attribute::Sign(true),
         ]);
-        let (_pub, handle) = self
-            .session
+        self.session
             .generate_key_pair(&Mechanism::EccKeyPairGen, &public, &private)
-            .map_err(HsmError::op("C_GenerateKeyPair"))?;
-        self.check_private_key(handle, id, label)?;
+            .map_err(HsmError::on("C_GenerateKeyPair", &self.serial))?;
+        let (found, point) = self.public_point(id, label)?;
+        if found != curve {
+            return Err(self.unsafe_key(id, label, "generated on a different curve"));
+        }
+        Ok(KeyFacts {
+            id: id.to_vec(),
+            label: label.to_string(),
+            curve,
+            point,
+        })
+    }
+
+    /// Reads a freshly generated key back, in a module that has read the token again
+    /// since the generation: it must be the only key with this id and label, on this
+    /// curve, with the public point the generation reported, and carry every attribute
+    /// that proves it was made on the token and can never leave it.
+    pub fn read_back(&self, generated: &KeyFacts) -> Result<TokenKey<'_>, HsmError> {
+        let (id, label) = (generated.id.as_slice(), generated.label.as_str());
         let key = self.find_key(id, label)?.ok_or_else(|| HsmError::Token {
             serial: self.serial.clone(),
             problem: format!("key {label} was generated but cannot be found again"),
         })?;
-        if key.facts.curve != curve {
+        self.check_private_key(key.handle, id, label)?;
+        if key.facts.curve != generated.curve {
             return Err(self.unsafe_key(id, label, "generated on a different curve"));
+        }
+        if key.facts.point != generated.point {
+            return Err(self.unsafe_key(
+                id,
+                label,
+                "its public key differs from the one the generation returned",
+            ));
         }
         Ok(key)
     }
@@ -255,7 +277,7 @@ impl UserSession {
     fn find(&self, template: &[Attribute]) -> Result<Vec<ObjectHandle>, HsmError> {
         self.session
             .find_objects(template)
-            .map_err(HsmError::op("C_FindObjects"))
+            .map_err(HsmError::on("C_FindObjects", &self.serial))
     }
 
     fn attributes(
@@ -265,7 +287,7 @@ impl UserSession {
     ) -> Result<Vec<Attribute>, HsmError> {
         self.session
             .get_attributes(handle, types)
-            .map_err(HsmError::op("C_GetAttributeValue"))
+            .map_err(HsmError::on("C_GetAttributeValue", &self.serial))
     }
 
     fn unsafe_key(&self, id: &[u8], label: &str, problem: &str) -> HsmError {
@@ -312,6 +334,6 @@ impl RemoteKey for TokenKey<'_> {
         self.session
             .session
             .sign(&Mechanism::Ecdsa, self.handle, digest)
-            .map_err(|e| format!("C_Sign on token {}: {e}", self.session.serial))
+            .map_err(|e| HsmError::on("C_Sign", &self.session.serial)(e).to_string())
     }
 }

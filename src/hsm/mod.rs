@@ -7,6 +7,7 @@
 //! certificate objects are ever written to a token: on the SmartCard-HSM that would
 //! overwrite the key's public data.
 
+mod ckr;
 mod curves;
 mod error;
 mod init;
@@ -14,9 +15,11 @@ mod keys;
 mod module;
 mod session;
 
+pub use ckr::{ckr_name, describe as describe_ckr};
 pub use curves::{curve_params_der, unwrap_ec_point};
 pub use error::HsmError;
-pub use init::{TokenInit, init_free_slot, init_token};
+pub use error::is_pulled;
+pub use init::{TokenInit, check_so_pin, init_free_slot, init_token};
 pub use keys::{KeyFacts, TokenKey};
 pub use module::{Module, OPENSC_PATHS, PinFlags, TokenInfo, opensc_module};
 pub use session::UserSession;

@@ -2,6 +2,7 @@
 
 use super::error::HsmError;
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+use cryptoki::object::{Attribute, ObjectClass};
 use cryptoki::slot::{Slot, TokenInfo as RawTokenInfo};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -57,9 +58,9 @@ impl std::fmt::Display for PinFlags {
 impl Module {
     /// Loads and initialises the module at `path`.
     pub fn load(path: &Path) -> Result<Module, HsmError> {
-        let load_err = |source| HsmError::Load {
+        let load_err = |error| HsmError::Load {
             path: path.display().to_string(),
-            source,
+            error,
         };
         let ctx = Pkcs11::new(path).map_err(load_err)?;
         ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
@@ -140,17 +141,44 @@ impl Module {
         Ok(self.slot_of(serial)?.1)
     }
 
-    /// Objects visible without logging in (public keys, certificates, data objects).
-    pub fn public_object_count(&self, serial: &str) -> Result<usize, HsmError> {
+    /// Key, certificate and data objects visible without a login. Other objects do not
+    /// count: OpenSC shows a `CKO_PROFILE` object on every SmartCard-HSM, even a
+    /// factory-new one. Public keys are visible without login on both SoftHSM (as this
+    /// program makes them) and the SmartCard-HSM, so a token with a key pair counts.
+    pub fn key_object_count(&self, serial: &str) -> Result<usize, HsmError> {
         let (slot, _) = self.slot_of(serial)?;
         let session = self
             .ctx
             .open_ro_session(slot)
-            .map_err(HsmError::op("C_OpenSession"))?;
-        let found = session
-            .find_objects(&[])
-            .map_err(HsmError::op("C_FindObjects"))?;
-        Ok(found.len())
+            .map_err(HsmError::on("C_OpenSession", serial))?;
+        let mut count = 0;
+        for class in [
+            ObjectClass::PRIVATE_KEY,
+            ObjectClass::PUBLIC_KEY,
+            ObjectClass::SECRET_KEY,
+            ObjectClass::CERTIFICATE,
+            ObjectClass::DATA,
+        ] {
+            count += session
+                .find_objects(&[Attribute::Class(class)])
+                .map_err(HsmError::on("C_FindObjects", serial))?
+                .len();
+        }
+        Ok(count)
+    }
+
+    /// `C_Finalize` then `C_Initialize`: the module forgets what it knew of every token
+    /// and reads them again. Every session of this module ends, and with it every login;
+    /// the caller must have dropped its sessions first (a session dropped later would
+    /// close a new session that reuses its handle number).
+    pub fn rebind(&self) -> Result<(), HsmError> {
+        self.ctx
+            .clone()
+            .finalize()
+            .map_err(HsmError::op("C_Finalize"))?;
+        self.ctx
+            .initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
+            .map_err(HsmError::op("C_Initialize"))
     }
 }
 

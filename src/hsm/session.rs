@@ -4,7 +4,7 @@ use super::error::HsmError;
 use super::module::{Module, PinFlags};
 use crate::secret::Pin;
 use cryptoki::error::{Error as CkError, RvError};
-use cryptoki::session::{Session, UserType};
+use cryptoki::session::{Session, SessionState, UserType};
 
 /// A read-write session logged in as the user. The PIN is not kept: it is used for
 /// `C_Login` and stays with the caller, who drops it.
@@ -21,6 +21,7 @@ impl UserSession {
         let (slot, info) = module.slot_of(serial)?;
         if info.user_pin.locked {
             return Err(HsmError::PinLocked {
+                op: "C_Login(user)",
                 serial: serial.into(),
                 who: "user",
             });
@@ -28,24 +29,13 @@ impl UserSession {
         let session = module
             .ctx
             .open_rw_session(slot)
-            .map_err(HsmError::op("C_OpenSession"))?;
+            .map_err(HsmError::on("C_OpenSession", serial))?;
         match session.login(UserType::User, Some(pin.as_auth())) {
             Ok(()) => Ok(UserSession {
                 session,
                 serial: serial.into(),
             }),
-            Err(CkError::Pkcs11(RvError::PinIncorrect, _)) => Err(HsmError::PinIncorrect {
-                serial: serial.into(),
-                flags: user_flags(module, serial),
-            }),
-            Err(CkError::Pkcs11(RvError::PinLocked, _)) => Err(HsmError::PinLocked {
-                serial: serial.into(),
-                who: "user",
-            }),
-            Err(e) => Err(HsmError::Pkcs11 {
-                op: "C_Login(user)",
-                source: e,
-            }),
+            Err(e) => Err(login_error(module, serial, e)),
         }
     }
 
@@ -53,12 +43,21 @@ impl UserSession {
         &self.serial
     }
 
+    /// True while the token still answers and this session is logged in as the user.
+    /// A token that was pulled out, or a module that re-read its tokens, ends the
+    /// login; the caller then asks for the PIN again.
+    pub fn is_logged_in(&self) -> bool {
+        self.session
+            .get_session_info()
+            .is_ok_and(|info| info.session_state() == SessionState::RwUser)
+    }
+
     /// `C_GenerateRandom` from the token's RNG.
     pub fn random(&self, len: usize) -> Result<Vec<u8>, HsmError> {
         let mut buf = vec![0u8; len];
         self.session
             .generate_random_slice(&mut buf)
-            .map_err(HsmError::op("C_GenerateRandom"))?;
+            .map_err(HsmError::on("C_GenerateRandom", &self.serial))?;
         Ok(buf)
     }
 }
@@ -68,6 +67,27 @@ impl Drop for UserSession {
     /// (the session closes regardless, which ends the login too).
     fn drop(&mut self) {
         let _ = self.session.logout();
+    }
+}
+
+fn login_error(module: &Module, serial: &str, e: CkError) -> HsmError {
+    match e {
+        CkError::Pkcs11(RvError::PinIncorrect, _) => {
+            let flags = user_flags(module, serial);
+            HsmError::PinIncorrect {
+                op: "C_Login(user)",
+                serial: serial.into(),
+                who: "user",
+                flags,
+                state: flags.describe().to_string(),
+            }
+        }
+        CkError::Pkcs11(RvError::PinLocked, _) => HsmError::PinLocked {
+            op: "C_Login(user)",
+            serial: serial.into(),
+            who: "user",
+        },
+        other => HsmError::on("C_Login(user)", serial)(other),
     }
 }
 

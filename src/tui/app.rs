@@ -28,6 +28,9 @@ pub struct App {
     quitting: bool,
     resume_pending: bool,
     work: String,
+    /// An answer ready for the engine: the event loop gives it on a worker thread
+    /// ([`super::work`]) so that a slow token never freezes the screen.
+    pending: Option<Answer>,
     /// Set when the user chose to quit.
     pub quit: bool,
 }
@@ -47,6 +50,7 @@ impl App {
             quitting: false,
             resume_pending,
             work,
+            pending: None,
             quit: false,
         };
         app.refresh();
@@ -157,10 +161,28 @@ impl App {
         let Some(need) = self.prompt.as_ref().map(|p| p.need.clone()) else {
             return;
         };
-        let Some(answer) = self.answer_for(&need) else {
-            return;
-        };
-        match self.engine.answer(answer) {
+        self.pending = self.answer_for(&need);
+    }
+
+    /// The answer the engine is to take next, and the engine to give it to: the event
+    /// loop runs [`Engine::answer`] with them off the UI thread, then hands the outcome
+    /// to [`answered`](Self::answered).
+    pub fn take_pending(&mut self) -> Option<(&mut Engine, Answer)> {
+        let answer = self.pending.take()?;
+        Some((&mut self.engine, answer))
+    }
+
+    /// What the step is doing, for the frame shown while the engine works.
+    pub fn working_on(&self) -> String {
+        self.prompt
+            .as_ref()
+            .map(|p| p.step.title.clone())
+            .unwrap_or_default()
+    }
+
+    /// Shows what the engine answered and asks it for the next question.
+    pub fn answered(&mut self, outcome: Result<Outcome, EngineError>) {
+        match outcome {
             Ok(Outcome::StepDone { id, took, .. }) => {
                 self.message = Some(Message::Info(format!(
                     "step {id} done in {:.1} s",
@@ -375,7 +397,10 @@ fn fields_for(need: &Need) -> Vec<Field> {
 fn next_action(e: &EngineError) -> &'static str {
     match e {
         EngineError::Hsm(HsmError::PinIncorrect { .. }) => {
-            "check the PIN on paper and decide together whether to try again; the tries-left state is shown above"
+            "check the PIN on paper and decide together whether to try again; what is known of the tries left is in the message above"
+        }
+        EngineError::Hsm(HsmError::Pulled { .. }) => {
+            "plug the token named above back in, then go through the step again: its PIN is asked again, and nothing the token did before it was pulled is lost"
         }
         EngineError::Hsm(HsmError::PinLocked { .. }) => {
             "stop: the token refuses logins. Do not initialise it without deciding together; see the operator guide"

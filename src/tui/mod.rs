@@ -8,9 +8,11 @@ pub mod chooser;
 mod field;
 pub mod screen;
 pub mod view;
+mod work;
 
 use crate::engine::Engine;
 use ratatui::crossterm::event::{self, Event, KeyEventKind};
+use std::collections::VecDeque;
 use std::io;
 use std::time::{Duration, Instant};
 
@@ -32,9 +34,18 @@ pub fn run(engine: Engine, work: String) -> io::Result<(Engine, bool)> {
 
 fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut app::App) -> io::Result<()> {
     let mut last_tick = Instant::now();
+    // Keys typed while the engine worked, handled in order before any new one.
+    let mut typed = VecDeque::new();
     while !app.quit {
         let screen = app.screen();
         terminal.draw(|frame| view::draw(frame, &screen))?;
+        if work::run_pending(terminal, app, &mut typed)? {
+            continue;
+        }
+        if let Some(key) = typed.pop_front() {
+            app.update(app::Msg::Key(key));
+            continue;
+        }
         let wait = TICK.saturating_sub(last_tick.elapsed());
         if event::poll(wait)? {
             match event::read()? {

@@ -17,6 +17,8 @@ pub struct Screen {
     pub quitting: bool,
 }
 
+// One `Body` exists per drawn frame: the size of its largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Body {
     /// A transcript was found in the working folder.

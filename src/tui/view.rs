@@ -254,11 +254,12 @@ fn need_lines(need: &Need, selected: usize, words: Option<&[String]>) -> Vec<Lin
             description,
             tokens,
             taken,
+            with_keys,
         } => token_lines(
             token_role,
             description,
             tokens,
-            taken,
+            (taken, with_keys),
             expected_serial.as_deref(),
             selected,
         ),
@@ -311,7 +312,7 @@ fn token_lines(
     role: &str,
     description: &str,
     tokens: &[crate::hsm::TokenInfo],
-    taken: &[String],
+    (taken, with_keys): (&[String], &[String]),
     expected: Option<&str>,
     selected: usize,
 ) -> Vec<Line<'static>> {
@@ -335,7 +336,7 @@ fn token_lines(
             "PREVIOUS"
         } else if taken.contains(&t.serial) {
             "has a role"
-        } else if t.user_pin_initialized {
+        } else if with_keys.contains(&t.serial) {
             "IN USE"
         } else {
             "empty"

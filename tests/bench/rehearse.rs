@@ -116,7 +116,8 @@ fn bare_run(module_path: &Path) -> Duration {
     }
     let root = UserSession::login(&module, &serials[0], &user).unwrap();
     let inter = UserSession::login(&module, &serials[1], &user).unwrap();
-    let root_key = root.generate_key(&[1], "root", Curve::P384).unwrap();
+    root.generate_key(&[1], "root", Curve::P384).unwrap();
+    let root_key = root.find_key(&[1], "root").unwrap().unwrap();
     for (id, label) in [(1u8, "int"), (2, "user"), (3, "host")] {
         inter.generate_key(&[id], label, Curve::P384).unwrap();
     }

@@ -2,6 +2,10 @@
 //! independent tools, and making drill bundles.
 #![allow(dead_code)]
 
+pub mod checks;
+pub mod sc_hsm;
+pub mod tty;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

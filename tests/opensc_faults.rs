@@ -1,0 +1,219 @@
+//! The engine through OpenSC's real `opensc-pkcs11.so` and pcscd on the project's
+//! emulated SmartCard-HSM tokens, with the mistakes people make and the faults a token
+//! has: a wrong current SO PIN, three wrong user PINs, a token pulled during key
+//! generation or signing, and a key the card made whose PKCS#15 description was never
+//! written. Each ends in a clear error naming the token, the PKCS#11 function and the
+//! `CKR_` code, and a ceremony that can be completed or is safely stopped.
+//!
+//! The ceremony runs in-process (drill mode, so the network preflight only warns) so the
+//! test can answer each prompt itself; the real binary on the same path is
+//! `opensc_ceremony.rs`.
+
+mod common;
+use ceremony::drill::{self, Player};
+use ceremony::engine::{Answer, Engine, EngineError, Need, PinKind, Prompt};
+use ceremony::hsm::{HsmError, Module, UserSession};
+use ceremony::secret::Pin;
+use common::sc_hsm::{Cards, OPENSC, fresh_cards};
+use common::*;
+use std::path::Path;
+
+fn engine(dir: &Path) -> Engine {
+    let module = Module::load(Path::new(OPENSC)).expect("OpenSC's module loads");
+    Engine::open(drill_config(module, dir)).unwrap()
+}
+
+/// Answers prompts as the player would until `stop` matches one, which is returned
+/// unanswered.
+fn play_until(eng: &mut Engine, player: &mut Player, stop: impl Fn(&Prompt) -> bool) -> Prompt {
+    for _ in 0..400 {
+        let prompt = eng.prompt().unwrap();
+        if stop(&prompt) {
+            return prompt;
+        }
+        assert!(!matches!(prompt.need, Need::Finished), "finished early");
+        let answer = player.answer(&prompt);
+        eng.answer(answer)
+            .unwrap_or_else(|e| panic!("step {}: {e}", prompt.step.id));
+    }
+    panic!("the prompt never came");
+}
+
+fn pin_prompt(kind: PinKind, step: &'static str) -> impl Fn(&Prompt) -> bool {
+    move |p| matches!(&p.need, Need::Pin { kind: k, .. } if *k == kind) && p.step.id == step
+}
+
+/// Finishes the ceremony and checks the bundle and that each token holds exactly the
+/// checklist's keys, as OpenSC shows them.
+fn finish_and_check(mut eng: Engine, mut player: Player, dir: &Path, cards: &Cards) {
+    drill::play(&mut eng, &mut player, None).unwrap();
+    let module = eng.close();
+    let verified = run(ceremony().arg("verify").arg(dir.join("bundle")));
+    assert!(verified.status.success(), "{}", all_output(&verified));
+    for (role, serial, count) in [
+        ("root", &cards.serials[0], 1),
+        ("intermediate", &cards.serials[1], 3),
+    ] {
+        let pin = player.drill_user_pin(role).unwrap();
+        let session = UserSession::login(&module, serial, pin).unwrap();
+        let keys = session.list_keys().unwrap();
+        assert_eq!(keys.len(), count, "{role}: {keys:?}");
+    }
+}
+
+#[test]
+fn a_wrong_current_so_pin_is_named_before_the_new_pins_are_asked() {
+    let cards = fresh_cards(2);
+    let tmp = tempfile::tempdir().unwrap();
+    let mut eng = engine(tmp.path());
+    let mut player = Player::for_factory_tokens(&cards.serials, false);
+    play_until(
+        &mut eng,
+        &mut player,
+        pin_prompt(PinKind::CurrentSo, "init-root-token"),
+    );
+    let err = eng
+        .answer(Answer::Pin(Pin::new("0011223344556677".into())))
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        matches!(
+            err,
+            EngineError::Hsm(HsmError::PinIncorrect { who: "SO", .. })
+        ),
+        "{text}"
+    );
+    assert!(text.contains("wrong SO PIN"), "{text}");
+    assert!(text.contains("CKR_PIN_INCORRECT"), "{text}");
+    assert!(text.contains(&cards.serials[0]), "{text}");
+    assert!(text.contains("15 wrong SO PINs"), "{text}");
+    // Still at the SO PIN prompt: nothing else was typed or changed.
+    let again = eng.prompt().unwrap();
+    assert!(
+        pin_prompt(PinKind::CurrentSo, "init-root-token")(&again),
+        "{again:?}"
+    );
+    finish_and_check(eng, player, tmp.path(), &cards);
+}
+
+#[test]
+fn three_wrong_user_pins_lock_the_pin_and_say_so() {
+    let cards = fresh_cards(2);
+    let tmp = tempfile::tempdir().unwrap();
+    let mut eng = engine(tmp.path());
+    let mut player = Player::for_factory_tokens(&cards.serials, false);
+    play_until(
+        &mut eng,
+        &mut player,
+        pin_prompt(PinKind::User, "generate-root-key"),
+    );
+    let wrong = || Answer::Pin(Pin::new("not-the-pin".into()));
+    for expected_flag in ["LOW", "FINAL TRY"] {
+        let err = eng.answer(wrong()).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            matches!(
+                err,
+                EngineError::Hsm(HsmError::PinIncorrect { who: "user", .. })
+            ),
+            "{text}"
+        );
+        assert!(text.contains("CKR_PIN_INCORRECT"), "{text}");
+        assert!(text.contains(expected_flag), "{text}");
+        assert!(text.contains("Nothing was retried"), "{text}");
+    }
+    let err = eng.answer(wrong()).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        matches!(
+            err,
+            EngineError::Hsm(HsmError::PinLocked { who: "user", .. })
+        ),
+        "{text}"
+    );
+    assert!(text.contains("CKR_PIN_LOCKED"), "{text}");
+    // The right PIN no longer opens the token, and the program says why without
+    // sending it.
+    let right = player.drill_user_pin("root").unwrap();
+    let err = eng
+        .answer(Answer::Pin(Pin::new(right.expose().into())))
+        .unwrap_err();
+    assert!(
+        matches!(err, EngineError::Hsm(HsmError::PinLocked { .. })),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string().matches("locked").count(),
+        1,
+        "said once: {err}"
+    );
+}
+
+#[test]
+fn a_token_pulled_during_key_generation_is_named_and_the_step_completes_after_replug() {
+    let cards = fresh_cards(2);
+    let tmp = tempfile::tempdir().unwrap();
+    let mut eng = engine(tmp.path());
+    let mut player = Player::for_factory_tokens(&cards.serials, false);
+    let prompt = play_until(
+        &mut eng,
+        &mut player,
+        pin_prompt(PinKind::User, "generate-root-key"),
+    );
+    cards.control(r#"{"tokens": {"0": {"cut": {"ins": "GENERATE_KEY_PAIR", "at": "before"}}}}"#);
+    let err = eng.answer(player.answer(&prompt)).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("C_GenerateKeyPair"), "{text}");
+    assert!(text.contains(&cards.serials[0]), "{text}");
+    assert!(text.contains("CKR_"), "{text}");
+    assert!(
+        !text.contains("One example"),
+        "no standard paragraph: {text}"
+    );
+    cards.control("{}");
+    cards.wait_present(&cards.serials[0]);
+    finish_and_check(eng, player, tmp.path(), &cards);
+}
+
+#[test]
+fn a_key_made_by_the_card_but_never_described_does_not_stop_the_ceremony() {
+    let cards = fresh_cards(2);
+    let tmp = tempfile::tempdir().unwrap();
+    let mut eng = engine(tmp.path());
+    let mut player = Player::for_factory_tokens(&cards.serials, false);
+    let prompt = play_until(
+        &mut eng,
+        &mut player,
+        pin_prompt(PinKind::User, "generate-intermediate-key"),
+    );
+    // The card makes the key and is pulled before OpenSC writes its PKCS#15 files.
+    cards.control(r#"{"tokens": {"1": {"cut": {"ins": "GENERATE_KEY_PAIR", "at": "after"}}}}"#);
+    let err = eng.answer(player.answer(&prompt)).unwrap_err();
+    assert!(err.to_string().contains(&cards.serials[1]), "{err}");
+    cards.control("{}");
+    cards.wait_present(&cards.serials[1]);
+    finish_and_check(eng, player, tmp.path(), &cards);
+}
+
+#[test]
+fn a_token_pulled_while_signing_is_named_and_the_signature_is_made_after_replug() {
+    let cards = fresh_cards(2);
+    let tmp = tempfile::tempdir().unwrap();
+    let mut eng = engine(tmp.path());
+    let mut player = Player::for_factory_tokens(&cards.serials, false);
+    play_until(&mut eng, &mut player, |p| p.step.id == "sign-root");
+    cards.control(r#"{"tokens": {"0": {"cut": {"ins": "SIGN", "at": "before"}}}}"#);
+    let err = loop {
+        let prompt = eng.prompt().unwrap();
+        match eng.answer(player.answer(&prompt)) {
+            Ok(_) => assert_eq!(prompt.step.id, "sign-root", "the signature was made"),
+            Err(e) => break e,
+        }
+    };
+    let text = err.to_string();
+    assert!(text.contains(&cards.serials[0]), "{text}");
+    assert!(text.contains("C_Sign"), "{text}");
+    cards.control("{}");
+    cards.wait_present(&cards.serials[0]);
+    finish_and_check(eng, player, tmp.path(), &cards);
+}
