@@ -54,6 +54,8 @@ pub fn write_softhsm_config(dir: &Path) -> Result<PathBuf, DrillError> {
     };
     let tokens = dir.join("tokens");
     std::fs::create_dir_all(&tokens).map_err(io)?;
+    // The file is read from wherever the next command runs: never a relative path.
+    let tokens = tokens.canonicalize().map_err(io)?;
     let conf = dir.join("softhsm2.conf");
     if !conf.exists() {
         let text = format!(

@@ -10,12 +10,11 @@
 mod common;
 #[path = "daemon_support.rs"]
 mod support;
-use common::checks::{pkilint_findings, ssh_keygen_signs_with_the_token};
+use common::checks::{pkilint_findings, ssh_keygen_signs_with_the_token, token_serial};
 use common::sc_hsm::{OPENSC, fresh_cards, offline};
 use common::tty::*;
 use common::*;
 use std::path::Path;
-use std::process::Command;
 
 fn run_args(dir: &Path) -> String {
     format!(
@@ -40,32 +39,17 @@ fn a_root_ceremony_through_opensc_on_factory_new_tokens() {
     let out = tmp.path().join("bundle");
     let verified = run(ceremony().arg("verify").arg(&out));
     assert!(verified.status.success(), "{}", all_output(&verified));
-    require("openssl");
-    let chain = run(Command::new("openssl")
-        .args([
-            "verify",
-            "-x509_strict",
-            "-CAfile",
-            "root_ca.crt",
-            "intermediate_ca.crt",
-        ])
-        .current_dir(&out));
-    assert!(chain.status.success(), "{}", all_output(&chain));
+    common::checks::openssl_verifies_chain(&out);
     for cert in ["root_ca.crt", "intermediate_ca.crt"] {
         let (findings, text) = pkilint_findings(&out, cert);
         assert_eq!(findings, 0, "pkilint on {cert}: {text}");
     }
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("bundle.json")).unwrap()).unwrap();
-    let serial_of = |role: &str| {
-        manifest["tokens"]
-            .as_array()
-            .and_then(|t| t.iter().find(|t| t["role"] == role))
-            .and_then(|t| t["serial"].as_str())
-            .unwrap_or_else(|| panic!("no {role} token in {manifest}"))
-            .to_string()
-    };
-    let serials = vec![serial_of("root"), serial_of("intermediate")];
+    let serials = vec![
+        token_serial(&manifest, "root"),
+        token_serial(&manifest, "intermediate"),
+    ];
     assert_eq!(
         serials, cards.serials,
         "tokens are the emulated cards, in order"

@@ -18,9 +18,30 @@ use common::sc_hsm::{Cards, OPENSC, fresh_cards};
 use common::*;
 use std::path::Path;
 
-fn engine(dir: &Path) -> Engine {
+/// A root ceremony on two factory-new emulated tokens, played up to a chosen prompt.
+struct Run {
+    cards: Cards,
+    tmp: tempfile::TempDir,
+    eng: Engine,
+    player: Player,
+    /// The prompt the run stopped at, unanswered.
+    prompt: Prompt,
+}
+
+fn run_until(stop: impl Fn(&Prompt) -> bool) -> Run {
+    let cards = fresh_cards(2);
+    let tmp = tempfile::tempdir().unwrap();
     let module = Module::load(Path::new(OPENSC)).expect("OpenSC's module loads");
-    Engine::open(drill_config(module, dir)).unwrap()
+    let mut eng = Engine::open(drill_config(module, tmp.path())).unwrap();
+    let mut player = Player::for_factory_tokens(&cards.serials, false);
+    let prompt = play_until(&mut eng, &mut player, stop);
+    Run {
+        cards,
+        tmp,
+        eng,
+        player,
+        prompt,
+    }
 }
 
 /// Answers prompts as the player would until `stop` matches one, which is returned
@@ -63,15 +84,13 @@ fn finish_and_check(mut eng: Engine, mut player: Player, dir: &Path, cards: &Car
 
 #[test]
 fn a_wrong_current_so_pin_is_named_before_the_new_pins_are_asked() {
-    let cards = fresh_cards(2);
-    let tmp = tempfile::tempdir().unwrap();
-    let mut eng = engine(tmp.path());
-    let mut player = Player::for_factory_tokens(&cards.serials, false);
-    play_until(
-        &mut eng,
-        &mut player,
-        pin_prompt(PinKind::CurrentSo, "init-root-token"),
-    );
+    let Run {
+        cards,
+        tmp,
+        mut eng,
+        player,
+        ..
+    } = run_until(pin_prompt(PinKind::CurrentSo, "init-root-token"));
     let err = eng
         .answer(Answer::Pin(Pin::new("0011223344556677".into())))
         .unwrap_err();
@@ -98,15 +117,13 @@ fn a_wrong_current_so_pin_is_named_before_the_new_pins_are_asked() {
 
 #[test]
 fn three_wrong_user_pins_lock_the_pin_and_say_so() {
-    let cards = fresh_cards(2);
-    let tmp = tempfile::tempdir().unwrap();
-    let mut eng = engine(tmp.path());
-    let mut player = Player::for_factory_tokens(&cards.serials, false);
-    play_until(
-        &mut eng,
-        &mut player,
-        pin_prompt(PinKind::User, "generate-root-key"),
-    );
+    let Run {
+        cards: _cards,
+        tmp: _tmp,
+        mut eng,
+        player,
+        ..
+    } = run_until(pin_prompt(PinKind::User, "generate-root-key"));
     let wrong = || Answer::Pin(Pin::new("not-the-pin".into()));
     for expected_flag in ["LOW", "FINAL TRY"] {
         let err = eng.answer(wrong()).unwrap_err();
@@ -151,15 +168,13 @@ fn three_wrong_user_pins_lock_the_pin_and_say_so() {
 
 #[test]
 fn a_token_pulled_during_key_generation_is_named_and_the_step_completes_after_replug() {
-    let cards = fresh_cards(2);
-    let tmp = tempfile::tempdir().unwrap();
-    let mut eng = engine(tmp.path());
-    let mut player = Player::for_factory_tokens(&cards.serials, false);
-    let prompt = play_until(
-        &mut eng,
-        &mut player,
-        pin_prompt(PinKind::User, "generate-root-key"),
-    );
+    let Run {
+        cards,
+        tmp,
+        mut eng,
+        mut player,
+        prompt,
+    } = run_until(pin_prompt(PinKind::User, "generate-root-key"));
     cards.control(r#"{"tokens": {"0": {"cut": {"ins": "GENERATE_KEY_PAIR", "at": "before"}}}}"#);
     let err = eng.answer(player.answer(&prompt)).unwrap_err();
     let text = err.to_string();
@@ -177,15 +192,13 @@ fn a_token_pulled_during_key_generation_is_named_and_the_step_completes_after_re
 
 #[test]
 fn a_key_made_by_the_card_but_never_described_does_not_stop_the_ceremony() {
-    let cards = fresh_cards(2);
-    let tmp = tempfile::tempdir().unwrap();
-    let mut eng = engine(tmp.path());
-    let mut player = Player::for_factory_tokens(&cards.serials, false);
-    let prompt = play_until(
-        &mut eng,
-        &mut player,
-        pin_prompt(PinKind::User, "generate-intermediate-key"),
-    );
+    let Run {
+        cards,
+        tmp,
+        mut eng,
+        mut player,
+        prompt,
+    } = run_until(pin_prompt(PinKind::User, "generate-intermediate-key"));
     // The card makes the key and is pulled before OpenSC writes its PKCS#15 files.
     cards.control(r#"{"tokens": {"1": {"cut": {"ins": "GENERATE_KEY_PAIR", "at": "after"}}}}"#);
     let err = eng.answer(player.answer(&prompt)).unwrap_err();
@@ -197,11 +210,13 @@ fn a_key_made_by_the_card_but_never_described_does_not_stop_the_ceremony() {
 
 #[test]
 fn a_token_pulled_while_signing_is_named_and_the_signature_is_made_after_replug() {
-    let cards = fresh_cards(2);
-    let tmp = tempfile::tempdir().unwrap();
-    let mut eng = engine(tmp.path());
-    let mut player = Player::for_factory_tokens(&cards.serials, false);
-    play_until(&mut eng, &mut player, |p| p.step.id == "sign-root");
+    let Run {
+        cards,
+        tmp,
+        mut eng,
+        mut player,
+        ..
+    } = run_until(|p| p.step.id == "sign-root");
     cards.control(r#"{"tokens": {"0": {"cut": {"ins": "SIGN", "at": "before"}}}}"#);
     let err = loop {
         let prompt = eng.prompt().unwrap();

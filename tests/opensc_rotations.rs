@@ -11,6 +11,7 @@ mod common;
 use ceremony::drill::{self, Player};
 use ceremony::engine::{Engine, EngineConfig, Mode, Previous};
 use ceremony::hsm::Module;
+use common::checks::token_serial;
 use common::sc_hsm::{OPENSC, fresh_cards};
 use common::*;
 use std::path::Path;
@@ -48,15 +49,6 @@ fn ceremony_on_opensc(
         all_output(&verified)
     );
     serde_json::from_slice(&std::fs::read(dir.join(out).join("bundle.json")).unwrap()).unwrap()
-}
-
-fn token_serial(manifest: &serde_json::Value, role: &str) -> String {
-    manifest["tokens"]
-        .as_array()
-        .and_then(|t| t.iter().find(|t| t["role"] == role))
-        .and_then(|t| t["serial"].as_str())
-        .unwrap_or_else(|| panic!("no {role} token in {manifest}"))
-        .to_string()
 }
 
 #[test]

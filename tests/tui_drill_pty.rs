@@ -9,23 +9,12 @@ mod common;
 use common::tty::*;
 use common::*;
 use std::path::Path;
-use std::process::Command;
 
 fn check_outcome(tty: &Tty, dir: &Path) {
     let out = dir.join("bundle");
     let verified = run(ceremony().arg("verify").arg(&out));
     assert!(verified.status.success(), "{}", all_output(&verified));
-    require("openssl");
-    let chain = run(Command::new("openssl")
-        .args([
-            "verify",
-            "-x509_strict",
-            "-CAfile",
-            "root_ca.crt",
-            "intermediate_ca.crt",
-        ])
-        .current_dir(&out));
-    assert!(chain.status.success(), "{}", all_output(&chain));
+    common::checks::openssl_verifies_chain(&out);
     let transcript = std::fs::read_to_string(out.join("transcript.jsonl")).unwrap();
     assert!(transcript.contains("Anna Operator") && transcript.contains("Wim Witness"));
     for pin in [ROOT_SO, INT_SO, ROOT_USER, INT_USER, FACTORY_SO] {
@@ -121,4 +110,39 @@ fn a_planned_rotation_through_the_tui_on_kept_tokens() {
         serde_json::from_slice(&std::fs::read(tmp.path().join("bundle/bundle.json")).unwrap())
             .unwrap();
     assert_eq!(m["kind"], "intermediate-rotation");
+}
+
+#[test]
+fn a_pin_typed_into_the_wrong_field_is_never_shown() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut tty = Tty::start(&args(tmp.path()), "ceremony-e2e-wrong-field");
+    let screen = tty.wait_change("");
+    assert!(
+        screen.contains("The operator introduces themselves"),
+        "{screen}"
+    );
+    // A PIN typed as the name: drawn as asterisks, refused and wiped at Enter.
+    tty.type_line(ROOT_USER);
+    tty.type_line("AO");
+    let screen = tty.wait_change(&screen);
+    assert!(screen.contains("looks like a PIN"), "{screen}");
+    tty.send("BTab", false);
+    tty.type_line("Anna Operator");
+    tty.send("Enter", false);
+    // A PIN typed where the operator's initials are asked: wiped at the first
+    // character that is not a letter or past the fourth, never drawn.
+    let screen = play_until(&mut tty, &OURS, |s| {
+        s.contains("operator confirms this step")
+    });
+    for c in INT_USER.chars() {
+        tty.send(&c.to_string(), true);
+    }
+    let screen = tty.wait_change(&screen);
+    assert!(screen.contains("takes 1 to 4 letters"), "{screen}");
+    for secret in [ROOT_USER, INT_USER, "rootp", "intpi"] {
+        assert!(
+            !tty.screens.contains(secret),
+            "{secret:?} was drawn on screen"
+        );
+    }
 }

@@ -1,7 +1,7 @@
 //! The TUI's state and its update function: keys in, engine answers out. The engine
 //! does the work; this only collects what a prompt needs and shows what came back.
 
-use super::field::Field;
+use super::field::{Field, Kind};
 use super::screen::{Body, Completion, FieldView, Message, Screen};
 use crate::engine::{Answer, Engine, EngineError, Need, Outcome, PinKind, Prompt};
 use crate::hsm::HsmError;
@@ -139,6 +139,15 @@ impl App {
             KeyCode::Char(c) if !ctrl => {
                 if let Some(f) = self.fields.get_mut(self.focus) {
                     f.push(c);
+                    if f.wiped {
+                        self.message = Some(Message::Error {
+                            what: format!(
+                                "{} takes 1 to 4 letters; what was typed was wiped and is not shown.",
+                                f.label
+                            ),
+                            next: "if a PIN was typed here by mistake, say so to the witness; type the initials".into(),
+                        });
+                    }
                 }
             }
             _ => {}
@@ -161,6 +170,17 @@ impl App {
         let Some(need) = self.prompt.as_ref().map(|p| p.need.clone()) else {
             return;
         };
+        if let Some(field) = self.fields.iter_mut().find(|f| f.holds_pin_lookalike()) {
+            field.clear();
+            self.message = Some(Message::Error {
+                what: format!(
+                    "what was typed as {} looks like a PIN; it was wiped and not used.",
+                    field.label
+                ),
+                next: "if a PIN was typed here by mistake, say so to the witness; type what this field asks for".into(),
+            });
+            return;
+        }
         self.pending = self.answer_for(&need);
     }
 
@@ -379,16 +399,25 @@ fn need_key(prompt: &Prompt) -> String {
 
 fn fields_for(need: &Need) -> Vec<Field> {
     match need {
-        Need::Participant { .. } => vec![Field::new("Name", false), Field::new("Initials", false)],
-        Need::TypeBack { by, .. } => vec![Field::new(format!("{} types", by.name()), false)],
+        Need::Participant { .. } => vec![
+            Field::new("Name", Kind::Text),
+            Field::new("Initials", Kind::Initials),
+        ],
+        Need::TypeBack { by, .. } => vec![Field::new(format!("{} types", by.name()), Kind::Text)],
         Need::Pin {
             kind: PinKind::NewSo | PinKind::NewUser,
             ..
         } => {
-            vec![Field::new("PIN", true), Field::new("PIN again", true)]
+            vec![
+                Field::new("PIN", Kind::Pin),
+                Field::new("PIN again", Kind::Pin),
+            ]
         }
-        Need::Pin { .. } => vec![Field::new("PIN", true)],
-        Need::Confirm { role, .. } => vec![Field::new(format!("{} initials", role.name()), false)],
+        Need::Pin { .. } => vec![Field::new("PIN", Kind::Pin)],
+        Need::Confirm { role, .. } => vec![Field::new(
+            format!("{} initials", role.name()),
+            Kind::Initials,
+        )],
         Need::ChooseToken { .. } | Need::Finished => Vec::new(),
     }
 }

@@ -10,10 +10,12 @@ use std::collections::VecDeque;
 use std::io;
 use std::time::{Duration, Instant};
 
-/// How often the working frame is drawn again.
+/// How often the working frame is drawn; the first comes this long after the answer
+/// (most answers take microseconds and show none).
 const FRAME: Duration = Duration::from_millis(100);
-/// Answers that take less than this show no working frame (most take microseconds).
-const SHOW_AFTER: Duration = Duration::from_millis(150);
+/// How often the worker and the keyboard are looked at: the bound on the delay this
+/// adds to an answer that is quick.
+const POLL: Duration = Duration::from_millis(5);
 
 /// Runs the app's pending answer, if any, on a worker thread; returns whether there was
 /// one. Keys pressed while it runs go to the back of `keys`.
@@ -30,12 +32,15 @@ pub fn run_pending(
     let started = Instant::now();
     let outcome = std::thread::scope(|scope| -> io::Result<_> {
         let worker = scope.spawn(move || engine.answer(answer));
+        let mut next_frame = started + FRAME;
         while !worker.is_finished() {
-            if started.elapsed() >= SHOW_AFTER {
+            let now = Instant::now();
+            if now >= next_frame {
                 let frame = working_frame(&snapshot, &what, started.elapsed(), keys.len());
                 terminal.draw(|f| view::draw(f, &frame))?;
+                next_frame = now + FRAME;
             }
-            if event::poll(FRAME)?
+            if event::poll(POLL.min(next_frame.saturating_duration_since(now)))?
                 && let Event::Key(key) = event::read()?
                 && key.kind == KeyEventKind::Press
             {

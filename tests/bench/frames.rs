@@ -10,8 +10,8 @@
 
 #[path = "../common/mod.rs"]
 mod common;
-use common::sc_hsm::{OPENSC, fresh_cards, offline};
 use common::ROOT_CEREMONY;
+use common::sc_hsm::{OPENSC, fresh_cards, offline};
 use common::tty::*;
 use std::time::{Duration, Instant};
 

@@ -80,3 +80,29 @@ pub fn count_findings(v: &serde_json::Value) -> usize {
         .map(|r| r["finding_descriptions"].as_array().map_or(0, Vec::len))
         .sum()
 }
+
+/// `openssl verify -x509_strict` of the bundle's intermediate under its root.
+pub fn openssl_verifies_chain(bundle: &Path) {
+    require("openssl");
+    let chain = run(Command::new("openssl")
+        .args([
+            "verify",
+            "-x509_strict",
+            "-CAfile",
+            "root_ca.crt",
+            "intermediate_ca.crt",
+        ])
+        .current_dir(bundle));
+    assert!(chain.status.success(), "{}", all_output(&chain));
+    assert_eq!(stdout(&chain).trim(), "intermediate_ca.crt: OK");
+}
+
+/// The serial of the token with `role` in a bundle's `bundle.json`.
+pub fn token_serial(manifest: &serde_json::Value, role: &str) -> String {
+    manifest["tokens"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["role"] == role))
+        .and_then(|t| t["serial"].as_str())
+        .unwrap_or_else(|| panic!("no {role} token in {manifest}"))
+        .to_string()
+}
