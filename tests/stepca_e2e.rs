@@ -99,8 +99,9 @@ fn ssh_cert(cert: &Path) -> (String, String) {
     (field("Type:"), fp)
 }
 
-/// An SSH certificate of `kind` through `provisioner`, signed by the bundle's SSH CA key.
-fn ssh_signed(w: &World, ca: &StepCa, bundle: &Path, provisioner: &str, kind: &str, who: &str) {
+/// An SSH certificate of `kind` through `provisioner`, signed by the SSH CA key in
+/// `ca_key` (the bundle's `ssh_<kind>_ca.pub`).
+fn ssh_signed(w: &World, ca: &StepCa, ca_key: &Path, provisioner: &str, kind: &str, who: &str) {
     let cert = w
         .ssh(ca, provisioner, kind, who)
         .unwrap_or_else(|e| panic!("{provisioner} {kind} certificate:\n{e}\n{}", ca.log_text()));
@@ -109,12 +110,7 @@ fn ssh_signed(w: &World, ca: &StepCa, bundle: &Path, provisioner: &str, kind: &s
         type_line.ends_with(&format!("{kind} certificate")),
         "{type_line}"
     );
-    let ca_key = bundle.join(format!("ssh_{kind}_ca.pub"));
-    assert_eq!(
-        signer,
-        ssh_fingerprint(&ca_key),
-        "{kind} certificate signer"
-    );
+    assert_eq!(signer, ssh_fingerprint(ca_key), "{kind} certificate signer");
 }
 
 /// step-ca refuses an SSH certificate through `provisioner`, and says why in its log.
@@ -126,6 +122,11 @@ fn ssh_refused(w: &World, ca: &StepCa, provisioner: &str, kind: &str) {
     let why = format!("sshCA is disabled for jwk provisioner '{provisioner}'");
     let log = ca.log_text();
     assert!(log.contains(&why), "{why:?} not in step-ca's log:\n{log}");
+}
+
+/// The bundle's SSH CA public key file for `kind` (`user` or `host`).
+fn ssh_key(bundle: &Path, kind: &str) -> std::path::PathBuf {
+    bundle.join(format!("ssh_{kind}_ca.pub"))
 }
 
 fn root_fingerprint_line(fp: &str) -> String {
@@ -196,11 +197,18 @@ fn cutover_issues_from_the_bundle_keeps_ssh_rights_and_rolls_back() {
         .x509(&ca, "prod-services", "svc.ccat.uni-koeln.de")
         .unwrap();
     verifies(&b1, &leaf);
-    ssh_signed(&w, &ca, &b1, "service-accounts", "user", "alice");
     ssh_signed(
         &w,
         &ca,
-        &b1,
+        &ssh_key(&b1, "user"),
+        "service-accounts",
+        "user",
+        "alice",
+    );
+    ssh_signed(
+        &w,
+        &ca,
+        &ssh_key(&b1, "host"),
         "service-accounts",
         "host",
         "build.ccat.uni-koeln.de",
@@ -249,7 +257,7 @@ fn cutover_issues_from_the_bundle_keeps_ssh_rights_and_rolls_back() {
     ssh_signed(
         &w,
         &ca,
-        &b1,
+        &ssh_key(&b1, "host"),
         "prod-services",
         "host",
         "web.ccat.uni-koeln.de",
@@ -411,4 +419,48 @@ fn rotation_chain_step_ca_issues_from_each_new_intermediate() {
 
     let (b4, fp4) = w.rehearse("root-rotation.toml", "b4", Some(&b3));
     install_and_issue(&w, &b4, &fp4, "four.ccat.uni-koeln.de");
+}
+
+/// What the import used to write, seen by step-ca: a global `enableSSHCA: true` lets every
+/// provisioner without its own claim sign SSH host certificates. The import now keeps
+/// such a claim as it finds it (nothing widens, nothing narrows) and says so.
+#[test]
+fn a_global_ssh_claim_reaches_every_provisioner_in_step_ca() {
+    tools_present();
+    let w = World::new();
+    let path = w.ca.join("config/ca.json");
+    let mut doc = support::json(&path);
+    doc["authority"]["claims"] = serde_json::json!({"enableSSHCA": true});
+    std::fs::write(&path, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+    let ca = started(&w);
+    let phase1_key = w.ca.join("certs/ssh_host_ca_key.pub");
+    ssh_signed(
+        &w,
+        &ca,
+        &phase1_key,
+        "prod-services",
+        "host",
+        "any.ccat.uni-koeln.de",
+    );
+    drop(ca);
+
+    let (b1, fp) = w.rehearse("root-ceremony.toml", "b1", None);
+    let imported = ok(&w.import(&b1, &fp, &[]), "import");
+    assert!(
+        imported.contains("prod-services     JWK     yes -> yes       yes -> yes       yes -> yes"),
+        "{imported}"
+    );
+    assert!(
+        imported.contains("note: authority.claims.enableSSHCA is true"),
+        "{imported}"
+    );
+    let ca = started(&w);
+    ssh_signed(
+        &w,
+        &ca,
+        &ssh_key(&b1, "host"),
+        "prod-services",
+        "host",
+        "any.ccat.uni-koeln.de",
+    );
 }

@@ -249,8 +249,8 @@ impl Table {
             let wider = r.widened();
             if !wider.is_empty() && !widen.contains(&r.name) {
                 problems.push(format!(
-                    "provisioner {} ({}) could newly sign {}; name it with --widen-ssh {} \
-                     if that is intended",
+                    "provisioner {} ({}) could newly sign {} certificates; name it with \
+                     --widen-ssh {} if that is intended",
                     r.name,
                     r.kind,
                     wider.join(" and "),
@@ -264,7 +264,7 @@ impl Table {
         Err(format!(
             "the import would change who may sign certificates:\n  {}\n{}",
             problems.join("\n  "),
-            self.render()
+            self.render().trim_end()
         ))
     }
 

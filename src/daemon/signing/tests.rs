@@ -63,7 +63,9 @@ fn a_global_true_reaches_every_provisioner_without_its_own_claim() {
     let table = compare(&bytes(&phase1()), &bytes(&after)).unwrap();
     let err = table.check(&[]).unwrap_err();
     assert!(
-        err.contains("provisioner prod-services (JWK) could newly sign SSH user and SSH host"),
+        err.contains(
+            "provisioner prod-services (JWK) could newly sign SSH user and SSH host certificates"
+        ),
         "{err}"
     );
     assert!(err.contains("staging-services"), "{err}");
