@@ -39,6 +39,7 @@ fn import(
         seal: None,
         config: &cfg,
         now: time::OffsetDateTime::now_utc(),
+        widen_ssh: &[],
     };
     daemon::import(&req, fault)
 }

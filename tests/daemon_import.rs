@@ -249,7 +249,11 @@ fn check_first_cutover(d: &Path, bundle: &Path) {
     );
     assert_eq!(new["root"], "/home/step/certs/root_ca.crt");
     assert_eq!(new["crt"], "/home/step/certs/intermediate_ca.crt");
-    assert_eq!(new["authority"]["claims"]["enableSSHCA"], true);
+    // Claims are untouched: no provisioner may sign more than before (issue 13).
+    assert_eq!(
+        new["authority"].get("claims"),
+        old["authority"].get("claims")
+    );
     assert_eq!(new["authority"]["enableAdmin"], false);
     let old_keys: Vec<&String> = old.as_object().unwrap().keys().collect();
     let new_keys: Vec<&String> = new.as_object().unwrap().keys().collect();

@@ -65,6 +65,11 @@ enum Command {
         /// Accept a DRILL bundle (rehearsal hosts only).
         #[arg(long)]
         allow_drill: bool,
+        /// Let provisioner NAME sign SSH certificates it could not sign before (it gets
+        /// its own `claims.enableSSHCA: true`). Repeat for each; without it, an import
+        /// that would widen who may sign is refused.
+        #[arg(long, value_name = "NAME")]
+        widen_ssh: Vec<String>,
     },
     /// Switch step-ca back to the generation before the current one.
     Rollback {
@@ -109,12 +114,14 @@ fn main() -> ExitCode {
             seal,
             target,
             allow_drill,
+            widen_ssh,
         } => import(
             &bundle,
             &root_fingerprint,
             seal.as_deref(),
             &target,
             allow_drill,
+            &widen_ssh,
         ),
         Command::Rollback { target } => rollback(&target),
         Command::CheckHsm {
@@ -192,6 +199,7 @@ fn import(
     seal: Option<&str>,
     target: &Target,
     allow_drill: bool,
+    widen_ssh: &[String],
 ) -> Result<ExitCode> {
     let expected = fingerprint(root)?;
     let mut config = effective(target)?;
@@ -202,6 +210,7 @@ fn import(
         seal,
         config: &config,
         now: time::OffsetDateTime::now_utc(),
+        widen_ssh,
     };
     let done = match daemon::import(&req, Fault::none()) {
         Ok(done) => done,
@@ -227,6 +236,9 @@ fn import(
         println!("seal:    {}", done.seal);
         if done.root_changed {
             println!("root:    NEW root {root}; the previous root stays trusted for the overlap");
+        }
+        if let Some(table) = &done.signing {
+            print!("{}", table.render());
         }
         if done.kind == "crl-renewal" {
             println!(

@@ -36,6 +36,8 @@ pub struct Imported {
     pub drill: bool,
     /// Writes made (a test sweeps the fault hook over them).
     pub writes: usize,
+    /// Who may sign what before and after (`None` when the bundle was installed already).
+    pub signing: Option<super::signing::Table>,
 }
 
 /// Verifies, decides and installs a bundle; see the module documentation for the order.
@@ -62,6 +64,7 @@ pub fn import(req: &Request<'_>, fault: Fault) -> Result<Imported, DaemonError> 
                 kind: bundle.kind,
                 drill: bundle.drill,
                 writes: w.count(),
+                signing: None,
             })
         }
         Decision::Install(plan) => install(&mut w, req.config, *plan),
@@ -79,6 +82,7 @@ fn install(w: &mut Writer, cfg: &Config, plan: Plan) -> Result<Imported, DaemonE
         files,
         mut info,
         root_changed,
+        signing,
     } = plan;
     ensure_state(w, &ca)?;
     let migrated = match migrate {
@@ -119,6 +123,7 @@ fn install(w: &mut Writer, cfg: &Config, plan: Plan) -> Result<Imported, DaemonE
         kind: m.kind.clone(),
         drill: m.drill,
         writes: w.count(),
+        signing: Some(signing),
     })
 }
 

@@ -1,9 +1,11 @@
 //! step-ca's `ca.json`, rewritten for the keys of a bundle. Only what the bundle decides is
-//! set: `root`, `crt`, `key`, `kms`, `ssh.userKey`, `ssh.hostKey`,
-//! `authority.claims.enableSSHCA` (true) and `authority.enableAdmin` (false, so that
-//! ca.json stays the source of truth for provisioners). Every other member (provisioners,
-//! `address`, `dnsNames`, `db`, `tls`, `templates`, unknown ones) keeps its value and its
-//! place; the file keeps its indentation (step writes tabs).
+//! set: `root`, `crt`, `key`, `kms`, `ssh.userKey`, `ssh.hostKey` and
+//! `authority.enableAdmin` (false, so that ca.json stays the source of truth for
+//! provisioners). Claims are not touched, so no provisioner may sign more than before
+//! (see [`super::signing`]), except the provisioners the operator names to widen: each
+//! gets its own `claims.enableSSHCA: true`. Every other member (provisioners, the global
+//! `authority.claims`, `address`, `dnsNames`, `db`, `tls`, `templates`, unknown ones)
+//! keeps its value and its place; the file keeps its indentation (step writes tabs).
 
 use serde_json::{Map, Value};
 
@@ -44,8 +46,9 @@ fn pct(s: &str) -> String {
         .collect()
 }
 
-/// The new `ca.json` bytes from the existing ones.
-pub fn rewrite(existing: &[u8], keys: &StepKeys) -> Result<Vec<u8>, String> {
+/// The new `ca.json` bytes from the existing ones; `widen_ssh` names the provisioners
+/// that get their own `enableSSHCA: true`.
+pub fn rewrite(existing: &[u8], keys: &StepKeys, widen_ssh: &[String]) -> Result<Vec<u8>, String> {
     let mut doc: Value = serde_json::from_slice(existing).map_err(|e| format!("not JSON: {e}"))?;
     let top = doc
         .as_object_mut()
@@ -62,8 +65,7 @@ pub fn rewrite(existing: &[u8], keys: &StepKeys) -> Result<Vec<u8>, String> {
     ssh.insert("userKey".into(), Value::String(keys.ssh_user_uri.clone()));
     let authority = object_at(top, "authority")?;
     authority.insert("enableAdmin".into(), Value::Bool(false));
-    let claims = object_at(authority, "claims")?;
-    claims.insert("enableSSHCA".into(), Value::Bool(true));
+    super::signing::widen(&mut doc, widen_ssh)?;
     let indent = detect_indent(existing);
     let mut out = Vec::new();
     let formatter = serde_json::ser::PrettyFormatter::with_indent(indent.as_bytes());
@@ -164,6 +166,15 @@ pub fn kms_serial(uri: &str) -> Option<String> {
         .and_then(|v| String::from_utf8(unpct(v).ok()?).ok())
 }
 
+/// `pin-source=` of a kms URI (in its query part).
+pub fn kms_pin_source(uri: &str) -> Option<String> {
+    let query = uri.strip_prefix("pkcs11:")?.split_once('?')?.1;
+    query
+        .split('&')
+        .find_map(|a| a.strip_prefix("pin-source="))
+        .and_then(|v| String::from_utf8(unpct(v).ok()?).ok())
+}
+
 fn unpct(v: &str) -> Result<Vec<u8>, String> {
     let bytes = v.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -199,7 +210,7 @@ mod tests {
     #[test]
     fn keeps_order_and_unknown_members_and_tabs() {
         let before = b"{\n\t\"root\": \"/old\",\n\t\"zz\": {\"b\": 1, \"a\": 2},\n\t\"authority\": {\"enableAdmin\": true, \"provisioners\": []}\n}\n";
-        let after = rewrite(before, &keys()).unwrap();
+        let after = rewrite(before, &keys(), &[]).unwrap();
         let text = String::from_utf8(after).unwrap();
         assert!(
             text.starts_with(
@@ -209,7 +220,10 @@ mod tests {
         );
         let v: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["authority"]["enableAdmin"], false);
-        assert_eq!(v["authority"]["claims"]["enableSSHCA"], true);
+        assert!(
+            v["authority"].get("claims").is_none(),
+            "claims are not added"
+        );
         assert_eq!(v["authority"]["provisioners"], serde_json::json!([]));
         assert_eq!(
             v["kms"]["uri"],
@@ -218,6 +232,33 @@ mod tests {
         assert_eq!(
             kms_serial(v["kms"]["uri"].as_str().unwrap()).as_deref(),
             Some("DENK 1")
+        );
+        assert_eq!(
+            kms_pin_source(v["kms"]["uri"].as_str().unwrap()).as_deref(),
+            Some("/run/secrets/pin")
+        );
+    }
+
+    #[test]
+    fn claims_are_kept_and_widening_is_per_provisioner() {
+        let before = br#"{"authority": {"claims": {"enableSSHCA": false, "maxTLSCertDuration": "24h"},
+            "provisioners": [{"type": "JWK", "name": "a"}, {"type": "JWK", "name": "b", "claims": null}]}}"#;
+        let v: Value = serde_json::from_slice(&rewrite(before, &keys(), &[]).unwrap()).unwrap();
+        assert_eq!(
+            v["authority"]["claims"],
+            serde_json::json!({"enableSSHCA": false, "maxTLSCertDuration": "24h"})
+        );
+        assert!(v["authority"]["provisioners"][0].get("claims").is_none());
+        let widened = rewrite(before, &keys(), &["b".to_string()]).unwrap();
+        let v: Value = serde_json::from_slice(&widened).unwrap();
+        assert_eq!(
+            v["authority"]["claims"]["enableSSHCA"], false,
+            "the global claim stays"
+        );
+        assert!(v["authority"]["provisioners"][0].get("claims").is_none());
+        assert_eq!(
+            v["authority"]["provisioners"][1]["claims"],
+            serde_json::json!({"enableSSHCA": true})
         );
     }
 

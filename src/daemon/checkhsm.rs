@@ -11,7 +11,7 @@ use super::cajson::{self, InstalledKeys};
 use super::error::DaemonError;
 use super::generation::{self, step};
 use super::layout::CaDir;
-use crate::hsm::{Module, UserSession};
+use crate::hsm::{HsmError, Module, UserSession};
 use crate::pki::{self, Curve};
 use crate::secret::Pin;
 use std::io::Read;
@@ -121,7 +121,14 @@ pub fn check_hsm(req: &CheckRequest<'_>) -> Result<Report, DaemonError> {
             req.serial
         ));
     }
-    let session = UserSession::login(&module, req.serial, &pin)?;
+    lines.push(pin_source_line(installed.kms_uri.as_deref(), req.pin_file));
+    let session = UserSession::login(&module, req.serial, &pin).map_err(|e| match e {
+        HsmError::PinIncorrect { .. } => DaemonError::PinFile {
+            path: req.pin_file.to_path_buf(),
+            reason: format!("the token refuses the PIN in this file ({e})"),
+        },
+        other => other.into(),
+    })?;
     drop(pin);
     for exp in &expected {
         let (ok, line) = check_key(&session, exp);
@@ -133,6 +140,25 @@ pub fn check_hsm(req: &CheckRequest<'_>) -> Result<Report, DaemonError> {
         if passed { "PASS" } else { "FAIL" }
     ));
     Ok(Report { lines, passed })
+}
+
+/// Where step-ca reads its PIN (the kms URI's `pin-source`, a path inside its
+/// container), next to the file this check read.
+fn pin_source_line(kms_uri: Option<&str>, pin_file: &Path) -> String {
+    let source = kms_uri.and_then(cajson::kms_pin_source);
+    let same = source.as_deref().map(Path::new) == Some(pin_file);
+    match source {
+        Some(s) if same => {
+            format!("pin-source:  step-ca reads its PIN from {s}, the file checked here")
+        }
+        Some(s) => format!(
+            "pin-source:  step-ca reads its PIN from {s} (as its container sees it); this check read {}",
+            pin_file.display()
+        ),
+        None => {
+            "pin-source:  ca.json's kms URI names no pin-source; step-ca will not log in".into()
+        }
+    }
 }
 
 fn header(req: &CheckRequest<'_>, layout: &super::layout::Layout) -> Vec<String> {

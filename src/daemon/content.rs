@@ -57,7 +57,12 @@ pub fn dir_mode(rel: &str) -> u32 {
     }
 }
 
-pub fn ca_json(cfg: &Config, parts: &Parts, existing: &[u8]) -> Result<Vec<u8>, String> {
+pub fn ca_json(
+    cfg: &Config,
+    parts: &Parts,
+    existing: &[u8],
+    widen_ssh: &[String],
+) -> Result<Vec<u8>, String> {
     let step_path = &cfg.ca.step_path;
     cajson::rewrite(
         existing,
@@ -69,6 +74,7 @@ pub fn ca_json(cfg: &Config, parts: &Parts, existing: &[u8]) -> Result<Vec<u8>, 
             ssh_host_uri: parts.ssh_host.1.clone(),
             kms_uri: cajson::kms_uri(&cfg.ca.module_path, &parts.token_serial, &cfg.ca.pin_source),
         },
+        widen_ssh,
     )
 }
 

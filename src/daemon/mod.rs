@@ -7,6 +7,7 @@
 //! (every write, with the test fault hook), `layout` and `generation` (the CA folder and
 //! one installed generation), `bundlefiles` (the verified bundle in memory), `plan` (the
 //! rules, decided before any write), `content` (the bytes of a generation), `cajson`,
+//! `signing` (who may sign what, before and after: an import never widens it unasked),
 //! `apply` (writing, switching, rollback), `checkhsm`, `serve/` (HTTP, metrics, inbox).
 //! Operator documentation: `docs/ceremonyd.md`.
 
@@ -23,6 +24,7 @@ pub mod layout;
 pub mod log;
 pub mod plan;
 pub mod serve;
+pub mod signing;
 
 pub use apply::{Imported, RolledBack, import, rollback};
 pub use checkhsm::{CheckRequest, Report, check_hsm, read_pin_file};

@@ -10,6 +10,7 @@ use super::error::DaemonError;
 use super::fsx::not_a_regular_file;
 use super::generation::{self, BundleRef, GenerationInfo, publish, step};
 use super::layout::{self, CaDir, FoundFile, Layout, Sub};
+use super::signing;
 use crate::bundle::{self, Verified};
 use crate::pki::Fingerprint;
 use std::path::{Path, PathBuf};
@@ -25,6 +26,9 @@ pub struct Request<'a> {
     pub seal: Option<&'a str>,
     pub config: &'a Config,
     pub now: OffsetDateTime,
+    /// Provisioners the operator allows to sign SSH certificates they could not sign
+    /// before (`--widen-ssh`); any other widening is refused.
+    pub widen_ssh: &'a [String],
 }
 
 pub enum Decision {
@@ -50,6 +54,8 @@ pub struct Plan {
     pub info: GenerationInfo,
     /// An installed root is replaced (it stays trusted for the overlap).
     pub root_changed: bool,
+    /// Who may sign what, before and after.
+    pub signing: signing::Table,
 }
 
 /// What is installed now: the current generation, or the plain folders.
@@ -131,13 +137,16 @@ pub fn decide(req: &Request<'_>) -> Result<Decision, DaemonError> {
             ca_dir.display()
         ))
     })?;
+    let ca_json_error = |reason| DaemonError::CaJson {
+        path: ca
+            .installed_sub(&layout, generation::CONFIG)
+            .join(step::CA_JSON),
+        reason,
+    };
     let new_ca_json =
-        content::ca_json(cfg, &parts, &ca_json.bytes).map_err(|reason| DaemonError::CaJson {
-            path: ca
-                .installed_sub(&layout, generation::CONFIG)
-                .join(step::CA_JSON),
-            reason,
-        })?;
+        content::ca_json(cfg, &parts, &ca_json.bytes, req.widen_ssh).map_err(ca_json_error)?;
+    let signing = signing::compare(&ca_json.bytes, &new_ca_json).map_err(ca_json_error)?;
+    signing.check(req.widen_ssh).map_err(DaemonError::Refused)?;
     let roots = content::trusted_roots(&parts, &old, cfg.trust.root_overlap_days, req.now);
     let mut files_out = content::generation_files(cfg, &parts, &old, &roots, new_ca_json, req.now);
     files_out.extend(content::bundle_copy(&files));
@@ -154,6 +163,7 @@ pub fn decide(req: &Request<'_>) -> Result<Decision, DaemonError> {
         files: files_out,
         info,
         root_changed,
+        signing,
     })))
 }
 

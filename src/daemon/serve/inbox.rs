@@ -138,6 +138,8 @@ fn import(state: &State, dir: &Path) {
             seal: None,
             config: &state.config,
             now,
+            // The inbox never widens who may sign; that takes an operator's --widen-ssh.
+            widen_ssh: &[],
         };
         apply::import(&req, Fault::none())
     };
