@@ -15,6 +15,7 @@
 //!   text of `FINGERPRINT.txt` and (feature `sheet`) as the PDF the witnesses sign.
 //! - [`checklist`]: the TOML ceremony scripts: strict parse and validation with dotted paths.
 //! - [`drill`]: throwaway SoftHSM2 tokens for rehearsals.
+//! - [`errors`]: the text of an error and its causes, each said once.
 //! - [`fsutil`]: write-once, fsynced, re-read-and-hashed files.
 //! - [`secret`]: PINs in zeroizing types.
 //! - [`tui`]: the ratatui front end of `ceremony` (feature `tui`).
@@ -27,6 +28,7 @@ pub mod checklist;
 pub mod daemon;
 pub mod drill;
 pub mod engine;
+pub mod errors;
 pub mod fsutil;
 pub mod hsm;
 pub mod pki;

@@ -6,8 +6,12 @@
 //! The bundle is then checked by `ceremony verify`, `openssl verify -x509_strict`,
 //! pkilint, and `ssh-keygen -D opensc-pkcs11.so`, which signs a user certificate with
 //! the SSH CA key on the emulated intermediate token. No PIN may be drawn or written.
+//! Last, `ceremonyd` installs the bundle and a real step-ca issues from the emulated
+//! intermediate token through OpenSC.
 
 mod common;
+#[path = "stepca_support/mod.rs"]
+mod stepca_support;
 #[path = "daemon_support.rs"]
 mod support;
 use common::checks::{pkilint_findings, ssh_keygen_signs_with_the_token, token_serial};
@@ -15,6 +19,7 @@ use common::sc_hsm::{OPENSC, fresh_cards, offline};
 use common::tty::*;
 use common::*;
 use std::path::Path;
+use stepca_support::world::World;
 
 fn run_args(dir: &Path) -> String {
     format!(
@@ -58,60 +63,55 @@ fn a_root_ceremony_through_opensc_on_factory_new_tokens() {
     // Before ssh-keygen leaves its PIN pipe in the folder.
     no_pin_shown_or_written(&tty, tmp.path());
     ssh_keygen_signs_with_the_token(Path::new(OPENSC), &out, INT_USER, tmp.path());
-    check_hsm_through_opensc(&out, &cards.serials[1], tmp.path());
+    step_ca_on_the_emulated_token(&out, &cards.serials[1]);
 }
 
 /// `ceremonyd import` of the bundle into a step-ca installation shaped like the seed's
-/// Phase 1, then `ceremonyd check-hsm` on the emulated intermediate token through OpenSC:
-/// the intermediate and both SSH CA keys are found by their URIs and sign for the
-/// installed certificate and public keys.
-fn check_hsm_through_opensc(bundle: &Path, serial: &str, dir: &Path) {
-    use support::{ceremonyd, phase1_ca_dir, rehearse, root_fingerprint, text};
-    let phase1 = dir.join("phase1");
-    rehearse("root-ceremony.toml", &phase1, None);
-    let ca = dir.join("ca");
-    phase1_ca_dir(&ca, &phase1);
-    let imported = ceremonyd()
-        .arg("import")
-        .arg(bundle)
-        .args(["--root-fingerprint", &root_fingerprint(bundle), "--ca-dir"])
-        .arg(&ca)
-        .output()
-        .unwrap();
-    assert!(imported.status.success(), "{}", text(&imported));
-    let pin_file = dir.join("hsm-pin");
-    std::fs::write(&pin_file, format!("{INT_USER}\n")).unwrap();
-    std::fs::set_permissions(
-        &pin_file,
-        std::os::unix::fs::PermissionsExt::from_mode(0o600),
-    )
-    .unwrap();
-    let out = ceremonyd()
-        .args([
-            "check-hsm",
-            "--module",
-            OPENSC,
-            "--serial",
-            serial,
-            "--pin-file",
-        ])
-        .arg(&pin_file)
-        .arg("--ca-dir")
-        .arg(&ca)
-        .output()
-        .unwrap();
-    let report = text(&out);
-    assert!(out.status.success(), "{report}");
-    for line in [
-        "[PASS] kms",
-        "[PASS] key ",
-        "[PASS] ssh.userKey",
-        "[PASS] ssh.hostKey",
-        "result:      PASS",
-    ] {
+/// Phase 1, set up for OpenSC's module; `ceremonyd check-hsm` on the emulated
+/// intermediate token (the intermediate and both SSH CA keys are found by their URIs and
+/// sign for what is installed); then a real step-ca, built from Debian's sources, starts
+/// on that installation, logs into the emulated token through `opensc-pkcs11.so`, serves
+/// the bundle's root and issues an X.509 leaf that openssl verifies under the bundle.
+fn step_ca_on_the_emulated_token(bundle: &Path, serial: &str) {
+    let world = World::new().with_module(Path::new(OPENSC));
+    let pin_file = world.write_secret("hsm-pin", INT_USER);
+    let fp = support::root_fingerprint(bundle);
+    let imported = world.import(bundle, &fp, &[]);
+    assert!(imported.status.success(), "{}", support::text(&imported));
+    let checked = world.check_hsm(serial, &pin_file);
+    let report = support::text(&checked);
+    assert!(checked.status.success(), "{report}");
+    for line in ["[PASS] key ", "[PASS] ssh.userKey", "[PASS] ssh.hostKey"] {
         assert!(report.contains(line), "{line:?} missing:\n{report}");
     }
     assert!(!report.contains(INT_USER), "the PIN must never be printed");
+
+    let ca = world
+        .start()
+        .unwrap_or_else(|log| panic!("step-ca on OpenSC:\n{log}"));
+    assert!(
+        ca.log_text()
+            .contains(&format!("X.509 Root Fingerprint: {fp}")),
+        "{}",
+        ca.log_text()
+    );
+    let roots = ca.get("/roots.pem").unwrap();
+    let root = std::fs::read(bundle.join("root_ca.crt")).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&roots).trim(),
+        String::from_utf8_lossy(&root).trim()
+    );
+    let leaf = world
+        .x509(&ca, "prod-services", "opensc.test.example")
+        .unwrap_or_else(|e| panic!("no leaf from step-ca on OpenSC: {e}"));
+    let verified = run(std::process::Command::new("openssl")
+        .args(["verify", "-x509_strict", "-CAfile"])
+        .arg(bundle.join("root_ca.crt"))
+        .arg("-untrusted")
+        .arg(bundle.join("intermediate_ca.crt"))
+        .arg(&leaf));
+    assert!(verified.status.success(), "{}", all_output(&verified));
+    ca.stop();
 }
 
 fn no_pin_shown_or_written(tty: &Tty, dir: &Path) {

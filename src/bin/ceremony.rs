@@ -235,7 +235,7 @@ fn report(result: Result<ExitCode>) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", ceremony::errors::chain_text(e.as_ref()));
             ExitCode::FAILURE
         }
     }

@@ -135,7 +135,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", ceremony::errors::chain_text(e.as_ref()));
             ExitCode::FAILURE
         }
     }

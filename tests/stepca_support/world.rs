@@ -19,6 +19,9 @@ pub struct World {
     pub tokens: PathBuf,
     pub port: u16,
     pub oidc: OidcStub,
+    /// The PKCS#11 module ceremonyd installs for step-ca: SoftHSM2 (drill tokens) unless
+    /// [`with_module`](Self::with_module) says otherwise.
+    pub module: PathBuf,
     starts: AtomicUsize,
 }
 
@@ -32,6 +35,7 @@ impl World {
             tokens: dir.join("tokens"),
             port: super::free_port(),
             oidc: OidcStub::start(),
+            module: ::ceremony::drill::softhsm_module().expect("SoftHSM2 (build/deps)"),
             starts: AtomicUsize::new(0),
             dir,
             _tmp: tmp,
@@ -44,6 +48,13 @@ impl World {
         world.write_secret("provisioner-password", "provisioner password");
         world.make_phase1();
         world
+    }
+
+    /// The same world with another PKCS#11 module (OpenSC's, for the emulated
+    /// SmartCard-HSM) in what ceremonyd installs and checks.
+    pub fn with_module(mut self, module: &Path) -> World {
+        self.module = module.to_path_buf();
+        self
     }
 
     /// A test-only secret, mode 0600, in `secrets/`.
@@ -137,7 +148,7 @@ impl World {
     pub fn config(&self) -> PathBuf {
         let path = self.dir.join("ceremonyd.toml");
         if !path.exists() {
-            let module = ::ceremony::drill::softhsm_module().expect("SoftHSM2 (build/deps)");
+            let module = &self.module;
             let toml = format!(
                 "[ca]\nstep_path = \"{}\"\nmodule_path = \"{}\"\npin_source = \"{}\"\n\
                  [trust]\nknown_hosts_pattern = \"*.ccat.uni-koeln.de\"\n",
@@ -186,11 +197,10 @@ impl World {
 
     /// `ceremonyd check-hsm` on the installed generation with this PIN file.
     pub fn check_hsm(&self, serial: &str, pin_file: &Path) -> Output {
-        let module = ::ceremony::drill::softhsm_module().unwrap();
         ceremonyd()
             .arg("check-hsm")
             .arg("--module")
-            .arg(module)
+            .arg(&self.module)
             .args(["--serial", serial, "--pin-file"])
             .arg(pin_file)
             .arg("--ca-dir")
