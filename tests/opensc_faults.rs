@@ -178,6 +178,10 @@ fn a_token_pulled_during_key_generation_is_named_and_the_step_completes_after_re
     cards.control(r#"{"tokens": {"0": {"cut": {"ins": "GENERATE_KEY_PAIR", "at": "before"}}}}"#);
     let err = eng.answer(player.answer(&prompt)).unwrap_err();
     let text = err.to_string();
+    assert!(
+        matches!(err, EngineError::Hsm(HsmError::Pulled { .. })),
+        "named as a pulled token: {text}"
+    );
     assert!(text.contains("C_GenerateKeyPair"), "{text}");
     assert!(text.contains(&cards.serials[0]), "{text}");
     assert!(text.contains("CKR_"), "{text}");

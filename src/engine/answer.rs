@@ -165,8 +165,9 @@ impl Engine {
             let serial = self.serial_of(token)?;
             self.sessions.remove(token);
             if let Err(e) = crate::hsm::check_so_pin(&self.cfg.module, &serial, &pin) {
+                let e = self.name_pulled_token(e.into());
                 self.record_error(&e.to_string())?;
-                return Err(e.into());
+                return Err(e);
             }
         }
         self.init_pins.push((kind, pin));
@@ -178,7 +179,19 @@ impl Engine {
         self.login_with(token, &pin)
     }
 
+    /// A failed login is recorded in the transcript here, since the person is still at
+    /// the PIN prompt.
     fn login_with(&mut self, token: &str, pin: &Pin) -> Result<(), EngineError> {
+        match self.login_unrecorded(token, pin) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                self.record_error(&e.to_string())?;
+                Err(e)
+            }
+        }
+    }
+
+    fn login_unrecorded(&mut self, token: &str, pin: &Pin) -> Result<(), EngineError> {
         let serial = self.serial_of(token)?;
         self.reopen_module_if_needed()?;
         match UserSession::login(&self.cfg.module, &serial, pin) {
@@ -187,11 +200,7 @@ impl Engine {
                 self.sessions.insert(token.to_string(), session);
                 Ok(())
             }
-            Err(e) => {
-                let e = self.name_pulled_token(e.into());
-                self.record_error(&e.to_string())?;
-                Err(e)
-            }
+            Err(e) => Err(self.name_pulled_token(e.into())),
         }
     }
 
@@ -204,6 +213,13 @@ impl Engine {
             self.reopen_module = false;
         }
         Ok(())
+    }
+
+    /// Drops every session and re-opens the module; until that succeeds the next step
+    /// tries again.
+    pub(super) fn reopen_module_now(&mut self) -> Result<(), EngineError> {
+        self.reopen_module = true;
+        self.reopen_module_if_needed()
     }
 
     /// Logs in afresh for a key generation and keeps the PIN for the read-back login.
@@ -223,9 +239,9 @@ impl Engine {
             .step_pin
             .take()
             .ok_or_else(|| EngineError::Rejected("the user PIN for this step is missing".into()))?;
-        self.sessions.clear();
-        self.cfg.module.rebind()?;
-        let result = self.login_with(token, &pin);
+        self.reopen_module_now()?;
+        // Inside a step: a failure is recorded once, when the step fails.
+        let result = self.login_unrecorded(token, &pin);
         self.step_pin = Some(pin);
         result
     }
@@ -300,9 +316,14 @@ impl Engine {
                     EngineError::Hsm(HsmError::TokenCall { op, serial, error })
                 }
             }
-            e @ EngineError::Hsm(HsmError::Pulled { .. }) => {
+            EngineError::Hsm(HsmError::Pulled { op, serial, error }) => {
                 self.reopen_module = true;
-                e
+                if self.cfg.module.token(&serial).is_ok() {
+                    // Still there: the token failed, it was not pulled.
+                    EngineError::Hsm(HsmError::TokenCall { op, serial, error })
+                } else {
+                    EngineError::Hsm(HsmError::Pulled { op, serial, error })
+                }
             }
             other => other,
         }

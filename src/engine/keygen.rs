@@ -93,7 +93,11 @@ impl Engine {
             self.injected_crash_after_keygen()?;
             // OpenSC shows the new key's protection only once it reads the token again.
             self.rebind_and_login(&spec.token)?;
-            self.session(&spec.token)?.read_back(&generated)?;
+            if let Err(e) = self.session(&spec.token)?.read_back(&generated) {
+                // The key failed its check: it is never taken over on a retry.
+                self.interrupted = None;
+                return Err(e.into());
+            }
             generated.point
         };
         Ok(StepFacts::GenerateKey {

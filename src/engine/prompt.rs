@@ -57,8 +57,8 @@ pub enum Need {
         tokens: Vec<TokenInfo>,
         /// Serials already given another role.
         taken: Vec<String>,
-        /// Serials of tokens that hold keys, certificates or data objects (a set PIN or
-        /// OpenSC's profile object does not count).
+        /// Serials of tokens in use: initialising them would destroy something
+        /// ([`crate::hsm::Module::in_use`]).
         with_keys: Vec<String>,
     },
     /// A person types something back that proves they read or agree to it.

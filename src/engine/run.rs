@@ -417,7 +417,7 @@ impl Engine {
                     .collect();
                 let mut with_keys = Vec::new();
                 for t in &tokens {
-                    if self.cfg.module.key_object_count(&t.serial)? > 0 {
+                    if self.cfg.module.in_use(t)? {
                         with_keys.push(t.serial.clone());
                     }
                 }

@@ -351,9 +351,9 @@ impl Engine {
             .collect()
     }
 
-    /// When a token about to be initialised already holds keys, certificates or data
-    /// objects, the serial and label for the erase confirmation. A PIN that is set does
-    /// not count (a new SmartCard-HSM comes with one), nor does OpenSC's profile object.
+    /// When a token about to be initialised is in use ([`crate::hsm::Module::in_use`]),
+    /// the serial and label for the erase confirmation. OpenSC's profile object does not
+    /// count, nor does the PIN every new SmartCard-HSM comes with.
     pub(super) fn erase_check(
         &self,
         action: &StepAction,
@@ -365,8 +365,8 @@ impl Engine {
             return Ok(None);
         };
         let info = self.cfg.module.token(serial)?;
-        let objects = self.cfg.module.key_object_count(serial)?;
-        Ok((objects > 0).then_some((info.serial, info.label)))
+        let in_use = self.cfg.module.in_use(&info)?;
+        Ok(in_use.then_some((info.serial, info.label)))
     }
 
     /// One line of what the program is about to do.

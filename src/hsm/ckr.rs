@@ -77,6 +77,15 @@ pub fn describe(error: &CkError) -> String {
     }
 }
 
+/// The `CKR_` name alone, or cryptoki's short text for an error that is not a return
+/// code.
+pub fn ckr_name_of(error: &CkError) -> String {
+    match error {
+        CkError::Pkcs11(rv, _) => ckr_name(rv),
+        other => other.to_string(),
+    }
+}
+
 /// The return code, when the error is one.
 pub fn rv_of(error: &CkError) -> Option<RvError> {
     match error {

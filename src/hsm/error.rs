@@ -62,8 +62,8 @@ pub enum HsmError {
     #[error("token {serial}: {problem}")]
     Token { serial: String, problem: String },
     #[error(
-        "token {serial} stopped answering during {op} ({}): it was pulled out or lost power. Plug token {serial} back in; the step can then be done again with a new login",
-        ckr::describe(.error)
+        "token {serial} stopped answering during {op} ({}) and is no longer seen: it was pulled out or lost power",
+        ckr::ckr_name_of(.error)
     )]
     Pulled {
         op: &'static str,

@@ -2,6 +2,7 @@
 
 use super::error::HsmError;
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+use cryptoki::error::RvError;
 use cryptoki::object::{Attribute, ObjectClass};
 use cryptoki::slot::{Slot, TokenInfo as RawTokenInfo};
 use serde::Serialize;
@@ -167,15 +168,28 @@ impl Module {
         Ok(count)
     }
 
+    /// Whether initialising the token would destroy something: it holds key,
+    /// certificate or data objects, or, except on a SmartCard-HSM through OpenSC, it has
+    /// a user PIN (which may guard private objects that are invisible without a login).
+    /// A SmartCard-HSM always has a user PIN, even new, and shows every key pair's public
+    /// half without a login.
+    pub fn in_use(&self, info: &TokenInfo) -> Result<bool, HsmError> {
+        let smartcard_hsm = info.model == OPENSC_SMARTCARD_HSM_MODEL;
+        Ok(self.key_object_count(&info.serial)? > 0
+            || (info.user_pin_initialized && !smartcard_hsm))
+    }
+
     /// `C_Finalize` then `C_Initialize`: the module forgets what it knew of every token
     /// and reads them again. Every session of this module ends, and with it every login;
     /// the caller must have dropped its sessions first (a session dropped later would
     /// close a new session that reuses its handle number).
+    /// A module that is not initialised (an earlier rebind stopped half-way) is simply
+    /// initialised.
     pub fn rebind(&self) -> Result<(), HsmError> {
-        self.ctx
-            .clone()
-            .finalize()
-            .map_err(HsmError::op("C_Finalize"))?;
+        match self.ctx.clone().finalize() {
+            Ok(()) | Err(cryptoki::error::Error::Pkcs11(RvError::CryptokiNotInitialized, _)) => {}
+            Err(e) => return Err(HsmError::op("C_Finalize")(e)),
+        }
         self.ctx
             .initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
             .map_err(HsmError::op("C_Initialize"))
@@ -202,6 +216,9 @@ fn describe(raw: &RawTokenInfo) -> TokenInfo {
         },
     }
 }
+
+/// The model OpenSC reports for a SmartCard-HSM (Nitrokey HSM 2).
+pub const OPENSC_SMARTCARD_HSM_MODEL: &str = "PKCS#15 emulated";
 
 /// Where OpenSC's PKCS#11 module (Nitrokey HSM 2, SmartCard-HSM) is installed.
 pub const OPENSC_PATHS: &[&str] = &[

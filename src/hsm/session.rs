@@ -74,12 +74,17 @@ fn login_error(module: &Module, serial: &str, e: CkError) -> HsmError {
     match e {
         CkError::Pkcs11(RvError::PinIncorrect, _) => {
             let flags = user_flags(module, serial);
+            let state = if flags == PinFlags::default() {
+                "the token reports no try counter, so the tries left are not known".to_string()
+            } else {
+                flags.describe().to_string()
+            };
             HsmError::PinIncorrect {
                 op: "C_Login(user)",
                 serial: serial.into(),
                 who: "user",
                 flags,
-                state: flags.describe().to_string(),
+                state,
             }
         }
         CkError::Pkcs11(RvError::PinLocked, _) => HsmError::PinLocked {

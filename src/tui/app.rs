@@ -170,7 +170,20 @@ impl App {
         let Some(need) = self.prompt.as_ref().map(|p| p.need.clone()) else {
             return;
         };
-        if let Some(field) = self.fields.iter_mut().find(|f| f.holds_pin_lookalike()) {
+        if self.fields.iter().any(Field::is_empty) {
+            // A stray Enter sends nothing (an empty PIN would cost a try).
+            return;
+        }
+        // The exact text a read-back asks for (a serial, say) is never a PIN.
+        let expected = |text: &str| match &need {
+            Need::TypeBack { challenge, .. } => challenge.accepts(text),
+            _ => false,
+        };
+        if let Some(field) = self
+            .fields
+            .iter_mut()
+            .find(|f| f.holds_pin_lookalike() && !f.check(expected))
+        {
             field.clear();
             self.message = Some(Message::Error {
                 what: format!(

@@ -76,6 +76,15 @@ impl Field {
         self.kind != Kind::Pin && looks_like_pin(&self.text)
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+
+    /// Asks `test` about the text without copying it out.
+    pub fn check(&self, test: impl Fn(&str) -> bool) -> bool {
+        test(&self.text)
+    }
+
     /// Hands the text over and leaves the field empty. For a PIN the returned `String`
     /// goes straight into a `Pin`, which zeroizes it.
     pub fn take(&mut self) -> String {
@@ -95,13 +104,17 @@ const MAX_INITIALS: usize = 4;
 /// Shortest PIN the tokens take (a Nitrokey HSM 2 user PIN has 6 to 15 characters).
 const PIN_MIN: usize = 6;
 
-/// No whitespace, at least [`PIN_MIN`] characters, and a digit or a sign among them:
-/// names and the phrases people type back have spaces, PINs do not. (A serial typed
-/// back to confirm an erase also matches, and is shown as asterisks while it is typed.)
+/// No whitespace, at least [`PIN_MIN`] characters, and a digit or a sign other than
+/// those in names (`-`, `'`, `.`) among them: names and the phrases people type back
+/// have spaces or only letters, PINs mostly do not. (A serial typed back to confirm an
+/// erase also matches: it is shown as asterisks while it is typed, and accepted when it
+/// is the serial asked for.) A PIN of letters only is not recognised.
 fn looks_like_pin(text: &str) -> bool {
     text.chars().count() >= PIN_MIN
         && !text.chars().any(char::is_whitespace)
-        && text.chars().any(|c| !c.is_alphabetic())
+        && text
+            .chars()
+            .any(|c| !c.is_alphabetic() && !matches!(c, '-' | '\'' | '.'))
 }
 
 /// A new buffer, allocated at its largest size at once, so that it never grows: growing

@@ -367,7 +367,7 @@ fn challenge_lines(
         ],
         Challenge::EraseToken { serial, label } => vec![
             Line::from(bold(format!(
-                "Token {serial} ({label}) already holds keys or a PIN."
+                "Token {serial} ({label}) is in use: it holds keys, or a PIN that may guard some."
             ))),
             Line::from("Initialising it ERASES everything on it, for good."),
             Line::from(bold(format!("The {who} types the full serial to erase it"))),

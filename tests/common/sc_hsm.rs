@@ -38,6 +38,12 @@ pub fn fresh_cards(count: usize) -> Cards {
     );
     require("pcscd");
     let started_here = !emulator(&["status"]).status.success();
+    // Stops what it started even when the start below fails half-way.
+    let mut cards = Cards {
+        serials: Vec::new(),
+        started_here,
+        _lock: lock,
+    };
     let out = emulator(&["start", "--fresh", &count.to_string()]);
     assert!(
         out.status.success(),
@@ -51,11 +57,7 @@ pub fn fresh_cards(count: usize) -> Cards {
         .map(str::to_string)
         .collect();
     assert_eq!(serials.len(), count, "{}", all_output(&out));
-    let cards = Cards {
-        serials,
-        started_here,
-        _lock: lock,
-    };
+    cards.serials = serials;
     cards.control("{}");
     cards
 }
