@@ -156,9 +156,8 @@ impl Player {
 
     /// For tokens that are already in the factory state of a new Nitrokey HSM 2 (SO PIN
     /// [`SMARTCARD_HSM_FACTORY_SO_PIN`], no keys), such as the project's SmartCard-HSM
-    /// emulator behind OpenSC: makes nothing. Chooses new PINs of its own, or with
-    /// `published` keeps the published factory PINs (for chained ceremonies).
-    pub fn for_factory_tokens(serials: &[String], published: bool) -> Player {
+    /// emulator behind OpenSC: makes nothing, and chooses new PINs of its own.
+    pub fn for_factory_tokens(serials: &[String]) -> Player {
         Player {
             factory_so: serials
                 .iter()
@@ -166,7 +165,7 @@ impl Player {
                 .collect(),
             chosen: BTreeMap::new(),
             assigned: BTreeMap::new(),
-            published,
+            published: false,
         }
     }
 

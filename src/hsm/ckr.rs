@@ -46,7 +46,7 @@ fn advice(rv: &RvError) -> Option<&'static str> {
         RvError::UserNotLoggedIn => "the token needs a login with the user PIN first",
         RvError::UserAlreadyLoggedIn => "the token is already logged in",
         RvError::DeviceError | RvError::GeneralError | RvError::FunctionFailed => {
-            "the token reported a failure it did not explain"
+            "the token failed without saying why; check that it is still plugged in"
         }
         RvError::DeviceMemory => "the token is full",
         RvError::DataInvalid => "the token refused the value (an SO PIN must be 16 hex digits)",

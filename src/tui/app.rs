@@ -441,8 +441,8 @@ fn next_action(e: &EngineError) -> &'static str {
         EngineError::Hsm(HsmError::PinIncorrect { .. }) => {
             "check the PIN on paper and decide together whether to try again; what is known of the tries left is in the message above"
         }
-        EngineError::Hsm(HsmError::Pulled { .. }) => {
-            "plug the token named above back in, then go through the step again: its PIN is asked again, and nothing the token did before it was pulled is lost"
+        EngineError::Hsm(HsmError::Pulled { .. } | HsmError::TokenCall { .. }) => {
+            "check that the token named above is plugged in (plug it back in if it was pulled), then go through the step again: the tokens are read afresh, its PIN is asked again, and what the token did before is not lost"
         }
         EngineError::Hsm(HsmError::PinLocked { .. }) => {
             "stop: the token refuses logins. Do not initialise it without deciding together; see the operator guide"
