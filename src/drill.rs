@@ -5,6 +5,10 @@
 //! PINs here are random, held in memory only, and never written anywhere. A drill
 //! refuses any PKCS#11 module that does not say it is SoftHSM.
 
+mod kept;
+
+pub use kept::{keep_factory_copies, restore_torn_tokens};
+
 use crate::checklist::model::{PinCharset, PinRule};
 use crate::engine::{Answer, Challenge, Need, PinKind, Prompt, Role};
 use crate::hsm::{self, HsmError, Module};
@@ -65,6 +69,40 @@ pub fn write_softhsm_config(dir: &Path) -> Result<PathBuf, DrillError> {
         std::fs::write(&conf, text).map_err(io)?;
     }
     Ok(conf)
+}
+
+/// Whether `dir` can take new kept tokens: absent, empty, or holding only the empty
+/// `tokens` folder that a start stopped before its configuration leaves.
+pub fn unused_tokens_dir(dir: &Path) -> Result<bool, DrillError> {
+    let io = |source| DrillError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    if !dir.exists() {
+        return Ok(true);
+    }
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let path = entry.map_err(io)?.path();
+        let empty_tokens = path.file_name().is_some_and(|n| n == "tokens")
+            && path.is_dir()
+            && std::fs::read_dir(&path).map_err(io)?.next().is_none();
+        if !empty_tokens {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Loads SoftHSM (`SOFTHSM2_CONF` already names the kept tokens in `dir`) only to see
+/// which tokens it lists, and puts back the keyless ones a killed run left unreadable
+/// (see [`kept`]). Returns their serials; the caller loads the module afresh.
+pub fn repair_kept_tokens(dir: &Path, module_path: &Path) -> Result<Vec<String>, DrillError> {
+    let listed: Vec<String> = {
+        let module = Module::load(module_path)?;
+        check_softhsm(&module)?;
+        module.tokens()?.into_iter().map(|t| t.serial).collect()
+    };
+    kept::restore_torn_tokens(dir, &listed)
 }
 
 /// Refuses any module that is not SoftHSM, by its own manufacturer string.
@@ -167,6 +205,11 @@ impl Player {
             assigned: BTreeMap::new(),
             published: false,
         }
+    }
+
+    /// The tokens this player made, by serial.
+    pub fn factory_serials(&self) -> Vec<String> {
+        self.factory_so.keys().cloned().collect()
     }
 
     /// The answer a careful pair of people would give to `prompt`.
@@ -295,6 +338,8 @@ pub fn play(
 ) -> Result<Vec<StepTiming>, crate::engine::EngineError> {
     use crate::engine::Outcome;
     let mut timings = Vec::new();
+    // The step whose half-made key the players already agreed to remove.
+    let mut exception_at = None;
     loop {
         if stop_after.is_some_and(|n| timings.len() >= n) {
             return Ok(timings);
@@ -304,7 +349,18 @@ pub fn play(
             return Ok(timings);
         }
         let answer = player.answer(&prompt);
-        match engine.answer(answer)? {
+        let answered = match engine.answer(answer) {
+            // As the people at the table would: go through the exception procedure the
+            // screen offers, once per step.
+            Err(crate::engine::EngineError::HalfMadeKey { .. })
+                if exception_at != Some(prompt.step.index) =>
+            {
+                exception_at = Some(prompt.step.index);
+                continue;
+            }
+            other => other?,
+        };
+        match answered {
             Outcome::Pending => {}
             Outcome::StepDone { id, took, .. } => timings.push(StepTiming { id, took }),
             Outcome::Finished => {

@@ -10,77 +10,10 @@
 //! `opensc_ceremony.rs`.
 
 mod common;
-use ceremony::drill::{self, Player};
-use ceremony::engine::{Answer, Engine, EngineError, Need, PinKind, Prompt};
-use ceremony::hsm::{HsmError, Module, UserSession};
+use ceremony::engine::{Answer, EngineError, PinKind};
+use ceremony::hsm::HsmError;
 use ceremony::secret::Pin;
-use common::sc_hsm::{Cards, OPENSC, fresh_cards};
-use common::*;
-use std::path::Path;
-
-/// A root ceremony on two factory-new emulated tokens, played up to a chosen prompt.
-struct Run {
-    cards: Cards,
-    tmp: tempfile::TempDir,
-    eng: Engine,
-    player: Player,
-    /// The prompt the run stopped at, unanswered.
-    prompt: Prompt,
-}
-
-fn run_until(stop: impl Fn(&Prompt) -> bool) -> Run {
-    let cards = fresh_cards(2);
-    let tmp = tempfile::tempdir().unwrap();
-    let module = Module::load(Path::new(OPENSC)).expect("OpenSC's module loads");
-    let mut eng = Engine::open(drill_config(module, tmp.path())).unwrap();
-    let mut player = Player::for_factory_tokens(&cards.serials);
-    let prompt = play_until(&mut eng, &mut player, stop);
-    Run {
-        cards,
-        tmp,
-        eng,
-        player,
-        prompt,
-    }
-}
-
-/// Answers prompts as the player would until `stop` matches one, which is returned
-/// unanswered.
-fn play_until(eng: &mut Engine, player: &mut Player, stop: impl Fn(&Prompt) -> bool) -> Prompt {
-    for _ in 0..400 {
-        let prompt = eng.prompt().unwrap();
-        if stop(&prompt) {
-            return prompt;
-        }
-        assert!(!matches!(prompt.need, Need::Finished), "finished early");
-        let answer = player.answer(&prompt);
-        eng.answer(answer)
-            .unwrap_or_else(|e| panic!("step {}: {e}", prompt.step.id));
-    }
-    panic!("the prompt never came");
-}
-
-fn pin_prompt(kind: PinKind, step: &'static str) -> impl Fn(&Prompt) -> bool {
-    move |p| matches!(&p.need, Need::Pin { kind: k, .. } if *k == kind) && p.step.id == step
-}
-
-/// Finishes the ceremony and checks the bundle and that each token holds exactly the
-/// checklist's keys, as OpenSC shows them.
-fn finish_and_check(mut eng: Engine, mut player: Player, dir: &Path, cards: &Cards) {
-    drill::play(&mut eng, &mut player, None).unwrap();
-    let module = eng.close();
-    let verified = run(ceremony().arg("verify").arg(dir.join("bundle")));
-    assert!(verified.status.success(), "{}", all_output(&verified));
-    for (role, serial, count) in [
-        ("root", &cards.serials[0], 1),
-        ("intermediate", &cards.serials[1], 3),
-    ] {
-        let pin = player.drill_user_pin(role).unwrap();
-        let session = UserSession::login(&module, serial, pin).unwrap();
-        let keys = session.list_keys().unwrap();
-        assert_eq!(keys.len(), count, "{role}: {keys:?}");
-    }
-}
+use common::sc_hsm::{Run, finish_and_check, pin_prompt, run_until};
 
 #[test]
 fn a_wrong_current_so_pin_is_named_before_the_new_pins_are_asked() {

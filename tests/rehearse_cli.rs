@@ -254,3 +254,37 @@ fn root_of(bundle: &std::path::Path) -> String {
         .unwrap()
         .to_string()
 }
+
+#[test]
+fn relative_paths_on_the_command_line_are_written_down_absolute() {
+    let tmp = tempfile::tempdir().unwrap();
+    let result = run(ceremony()
+        .current_dir(tmp.path())
+        .args(["rehearse", ROOT_CEREMONY])
+        .args(["--keep-tokens", "T", "--work", "W", "--out", "O"]));
+    assert!(result.status.success(), "{}", all_output(&result));
+    let base = tmp.path().canonicalize().unwrap();
+    let conf = std::fs::read_to_string(tmp.path().join("T/softhsm2.conf")).unwrap();
+    assert!(
+        conf.contains(&format!("directories.tokendir = {}", base.join("T/tokens").display())),
+        "{conf}"
+    );
+    let transcript = std::fs::read_to_string(tmp.path().join("W/transcript.jsonl")).unwrap();
+    let export = transcript
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|r| r["body"]["id"] == "export-bundle" && r["type"] == "step")
+        .expect("an export step record");
+    let dir = export["body"]["facts"]["dir"].as_str().unwrap();
+    assert!(
+        std::path::Path::new(dir).is_absolute() && dir.ends_with("/O"),
+        "{dir}"
+    );
+    // And the kept tokens work from another folder, by an absolute path.
+    let again = run(ceremony()
+        .args(["rehearse", ROOT_CEREMONY, "--tokens"])
+        .arg(tmp.path().join("T"))
+        .arg("--out")
+        .arg(tmp.path().join("O2")));
+    assert!(again.status.success(), "{}", all_output(&again));
+}

@@ -6,6 +6,7 @@ mod common;
 use ceremony::engine::{Answer, Engine, EngineError, Fault, Mode, Need, PinKind};
 use ceremony::hsm::{HsmError, Module, UserSession};
 use ceremony::secret::Pin;
+use cryptoki::object::ObjectClass;
 use ceremony::{bundle, drill};
 use common::*;
 
@@ -124,6 +125,148 @@ fn a_key_whose_generation_was_cut_short_is_taken_over_on_resume() {
     assert_eq!(session.list_keys().unwrap().len(), 1, "no second root key");
     drop(session);
     bundle::verify(&tmp.path().join("bundle"), None).unwrap();
+}
+
+/// A kill inside `C_GenerateKeyPair` left one half of the announced key: the resume
+/// names it and offers the exception; played through, the exception is recorded with
+/// both confirmations, the half removed and the key generated again.
+fn half_made_key_is_removed_through_the_exception(left: ObjectClass) {
+    let (_lock, module_path) = softhsm();
+    let tmp = tempfile::tempdir().unwrap();
+    let module = Module::load(&module_path).unwrap();
+    let mut player = drill::Player::with_new_tokens(&module, 2).unwrap();
+    let mut eng = Engine::open(drill_config(module, tmp.path())).unwrap();
+    drill::play(&mut eng, &mut player, Some(FIRST_KEYGEN)).unwrap();
+    let serial = eng.state().serial("root").unwrap().to_string();
+    eng.inject_fault(Fault::CrashAfterKeyGeneration);
+    drill::play(&mut eng, &mut player, None).unwrap_err();
+    drop(eng.close());
+    let removed = if left == ObjectClass::PUBLIC_KEY {
+        ObjectClass::PRIVATE_KEY
+    } else {
+        ObjectClass::PUBLIC_KEY
+    };
+    let pin = player.drill_user_pin("root").unwrap();
+    destroy_objects(
+        &module_path,
+        &serial,
+        pin.expose(),
+        "ccat-root-key",
+        Some(removed),
+    );
+
+    let module = Module::load(&module_path).unwrap();
+    let mut eng = Engine::open(drill_config(module, tmp.path())).unwrap();
+    let err = loop {
+        let prompt = eng.prompt().unwrap();
+        if let Err(e) = eng.answer(player.answer(&prompt)) {
+            break e;
+        }
+    };
+    let half = if left == ObjectClass::PUBLIC_KEY {
+        "public"
+    } else {
+        "private"
+    };
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "token {serial} holds only a {half} key object with id 01 and label \"ccat-root-key\" \
+             on P-384: the half a key generation cut short left, of the key this step announced \
+             before the program stopped; nothing has used it. The exception procedure removes it \
+             and generates the key again: the operator types `remove half key 01 from token \
+             {serial}`, then both confirm"
+        )
+    );
+    assert!(records_of(tmp.path(), "exception").is_empty());
+    // The exception's inputs come first: the phrase naming token and key, then both.
+    match eng.prompt().unwrap().need {
+        Need::TypeBack { challenge, .. } => assert_eq!(
+            challenge.expected(),
+            format!("remove half key 01 from token {serial}")
+        ),
+        other => panic!("expected the exception's phrase, got {other:?}"),
+    }
+    drill::play(&mut eng, &mut player, None).unwrap();
+    let module = eng.close();
+
+    let exceptions = records_of(tmp.path(), "exception");
+    assert_eq!(exceptions.len(), 1, "{exceptions:?}");
+    let body = &exceptions[0]["body"];
+    assert_eq!(body["token_serial"], serial.as_str());
+    assert_eq!(body["key_id"], "01");
+    let roles: Vec<&str> = body["confirmed_by"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["role"].as_str().unwrap())
+        .collect();
+    assert!(roles.contains(&"operator") && roles.contains(&"witness"), "{roles:?}");
+    let session =
+        UserSession::login(&module, &serial, player.drill_user_pin("root").unwrap()).unwrap();
+    let keys = session.list_keys().unwrap();
+    assert_eq!(keys.len(), 1, "exactly one root key pair");
+    let steps = records_of(tmp.path(), "step");
+    assert_eq!(
+        steps[FIRST_KEYGEN]["body"]["facts"]["fact"]["point"],
+        hex::encode(&keys[0].point).as_str(),
+        "the key generated again is the one recorded"
+    );
+    assert_ne!(
+        steps[FIRST_KEYGEN]["body"]["facts"]["adopted"], true,
+        "made again, not taken over"
+    );
+    drop(session);
+    bundle::verify(&tmp.path().join("bundle"), None).unwrap();
+}
+
+#[test]
+fn a_lone_public_half_is_removed_through_the_exception_and_the_key_made_again() {
+    half_made_key_is_removed_through_the_exception(ObjectClass::PUBLIC_KEY);
+}
+
+#[test]
+fn a_lone_private_half_is_removed_through_the_exception_and_the_key_made_again() {
+    half_made_key_is_removed_through_the_exception(ObjectClass::PRIVATE_KEY);
+}
+
+#[test]
+fn a_lone_half_nobody_announced_stops_the_ceremony() {
+    let (_lock, module_path) = softhsm();
+    let tmp = tempfile::tempdir().unwrap();
+    let module = Module::load(&module_path).unwrap();
+    let mut player = drill::Player::with_new_tokens(&module, 2).unwrap();
+    let mut eng = Engine::open(drill_config(module, tmp.path())).unwrap();
+    drill::play(&mut eng, &mut player, Some(FIRST_KEYGEN)).unwrap();
+    let serial = eng.state().serial("root").unwrap().to_string();
+    let module = eng.close();
+    // Outside the ceremony: a key pair with the checklist's id, its private half gone.
+    {
+        let session =
+            UserSession::login(&module, &serial, player.drill_user_pin("root").unwrap()).unwrap();
+        session
+            .generate_key(&[0x01], "ccat-root-key", ceremony::pki::Curve::P384)
+            .unwrap();
+    }
+    drop(module);
+    let pin = player.drill_user_pin("root").unwrap();
+    destroy_objects(
+        &module_path,
+        &serial,
+        pin.expose(),
+        "ccat-root-key",
+        Some(ObjectClass::PRIVATE_KEY),
+    );
+    let module = Module::load(&module_path).unwrap();
+    let mut eng = Engine::open(drill_config(module, tmp.path())).unwrap();
+    let err = drill::play(&mut eng, &mut player, None).unwrap_err();
+    assert!(matches!(err, EngineError::UnknownKey { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .contains("a public key object with id 01 and label \"ccat-root-key\""),
+        "{err}"
+    );
+    assert!(records_of(tmp.path(), "exception").is_empty());
 }
 
 #[test]

@@ -353,13 +353,29 @@ fn open_drill_tokens(dir: &Path, work: &Path, count: usize) -> Result<hsm::Modul
     let conf = drill::write_softhsm_config(dir)?;
     // SAFETY: still single-threaded here; SoftHSM reads this when the module loads.
     unsafe { std::env::set_var("SOFTHSM2_CONF", &conf) };
-    let module = hsm::Module::load(&drill::softhsm_module()?)?;
+    let module_path = drill::softhsm_module()?;
+    if !fresh {
+        say_restored(&drill::repair_kept_tokens(dir, &module_path)?);
+    }
+    let module = hsm::Module::load(&module_path)?;
     drill::check_softhsm(&module)?;
     if fresh {
         let factory = || ceremony::secret::Pin::new(drill::SMARTCARD_HSM_FACTORY_SO_PIN.into());
-        drill::make_factory_tokens(&module, count, &factory)?;
+        let made = drill::make_factory_tokens(&module, count, &factory)?;
+        drill::keep_factory_copies(dir, &made.into_keys().collect::<Vec<_>>())?;
     }
     Ok(module)
+}
+
+/// Tells which kept drill tokens were put back to their factory state.
+fn say_restored(serials: &[String]) {
+    for serial in serials {
+        eprintln!(
+            "drill: token {serial} was left unreadable by a run stopped while it was being \
+             written; it held no keys and is back in its factory state (the unreadable copy \
+             is kept beside it as torn-*). Its initialisation step is done again."
+        );
+    }
 }
 
 /// No core file may hold a PIN: set the core size limit to zero and mark the process
@@ -431,7 +447,7 @@ fn rehearse(
     let tokens_dir = match &kept {
         None => tokens_tmp.path().to_path_buf(),
         Some(KeptTokens::Make(dir)) => {
-            if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
+            if !drill::unused_tokens_dir(dir)? {
                 bail!(
                     "--keep-tokens {}: not empty; kept tokens are made in a new folder",
                     dir.display()
@@ -456,6 +472,9 @@ fn rehearse(
         Some(p) => p.to_path_buf(),
         None => drill::softhsm_module()?,
     };
+    if matches!(kept, Some(KeptTokens::Use(_))) {
+        say_restored(&drill::repair_kept_tokens(&tokens_dir, &module_path)?);
+    }
     let module = hsm::Module::load(&module_path)?;
     let new_roles = loaded
         .checklist
@@ -465,7 +484,11 @@ fn rehearse(
         .count();
     let mut player = match kept {
         None => drill::Player::with_new_tokens(&module, new_roles)?,
-        Some(_) => drill::Player::with_published_pins(&module, new_roles)?,
+        Some(_) => {
+            let player = drill::Player::with_published_pins(&module, new_roles)?;
+            drill::keep_factory_copies(&tokens_dir, &player.factory_serials())?;
+            player
+        }
     };
     let work_tmp = tempfile::Builder::new()
         .prefix("ceremony-drill-work.")

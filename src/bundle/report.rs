@@ -10,6 +10,7 @@ pub fn drill_report(ceremony: &str, bytes: &[u8]) -> String {
     let mut steps: Vec<(String, f64)> = Vec::new();
     let mut errors: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut resumed = 0;
+    let mut exceptions: Vec<String> = Vec::new();
     for line in text.lines() {
         let Ok(record) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
@@ -23,6 +24,12 @@ pub fn drill_report(ceremony: &str, bytes: &[u8]) -> String {
                 .or_default()
                 .push(body["error"].as_str().unwrap_or("").to_string()),
             Some("resumed") => resumed += 1,
+            Some("exception") => exceptions.push(format!(
+                "{id}: {} on token {} (key {})",
+                body["exception"].as_str().unwrap_or("?"),
+                body["token_serial"].as_str().unwrap_or("?"),
+                body["key_id"].as_str().unwrap_or("?")
+            )),
             _ => {}
         }
     }
@@ -37,6 +44,12 @@ pub fn drill_report(ceremony: &str, bytes: &[u8]) -> String {
         "{total:>9.3}  {failed:>7}  total ({} steps up to the export, {resumed} resumption(s))\n",
         steps.len()
     ));
+    if !exceptions.is_empty() {
+        out.push_str("\nExceptions (allowed by both people, see the transcript):\n");
+        for e in &exceptions {
+            out.push_str(&format!("  {e}\n"));
+        }
+    }
     if !errors.is_empty() {
         out.push_str("\nErrors:\n");
         for (id, messages) in &errors {
@@ -71,5 +84,16 @@ mod tests {
             "{report}"
         );
         assert!(report.contains("  b: wrong PIN"), "{report}");
+        assert!(!report.contains("Exceptions"), "{report}");
+    }
+
+    #[test]
+    fn lists_exceptions() {
+        let line = r#"{"type":"exception","body":{"id":"generate-root-key","exception":"half-made key removed","token_serial":"0a1b","key_id":"01"}}"#;
+        let report = drill_report("x", line.as_bytes());
+        assert!(
+            report.contains("  generate-root-key: half-made key removed on token 0a1b (key 01)\n"),
+            "{report}"
+        );
     }
 }

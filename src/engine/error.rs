@@ -8,9 +8,9 @@ use crate::hsm::HsmError;
 pub enum EngineError {
     #[error("transcript: {0}")]
     Transcript(#[from] TranscriptError),
-    #[error("{0}")]
+    #[error(transparent)]
     Hsm(#[from] HsmError),
-    #[error("{0}")]
+    #[error(transparent)]
     Pki(#[from] crate::pki::PkiError),
     #[error("bundle: {0}")]
     Bundle(#[from] crate::bundle::BundleError),
@@ -36,6 +36,14 @@ pub enum EngineError {
         "token {serial} holds {found} that the transcript does not record. Nothing was generated. Find out where it came from before going on; never delete keys to make a step pass"
     )]
     UnknownKey { serial: String, found: String },
+    #[error(
+        "token {serial} holds only {found}: the half a key generation cut short left, of the key this step announced before the program stopped; nothing has used it. The exception procedure removes it and generates the key again: the operator types `{phrase}`, then both confirm"
+    )]
+    HalfMadeKey {
+        serial: String,
+        found: String,
+        phrase: String,
+    },
     #[error(
         "token {serial}: key {label} (id {id}) is not the key the transcript recorded ({problem}). Stop: this is not the token or key of this ceremony"
     )]

@@ -45,7 +45,7 @@ impl KeyIntent {
         }
     }
 
-    fn matches(&self, index: usize, key: &str, serial: &str, spec: &KeySpec) -> bool {
+    pub(super) fn matches(&self, index: usize, key: &str, serial: &str, spec: &KeySpec) -> bool {
         self.index == index
             && self.key == key
             && self.serial == serial
@@ -61,6 +61,12 @@ impl Engine {
         let session = self.session(&spec.token)?;
         let serial = session.serial().to_string();
         let id = spec.id_bytes();
+        let objects = session.key_objects(&id, &spec.label)?;
+        if super::exception::has_lone_half(&objects) {
+            // Removed only through the exception procedure; then generated afresh.
+            self.clear_half_made(key, &spec, &spec.token, &objects)?;
+        }
+        let session = self.session(&spec.token)?;
         let clashes: Vec<KeyFacts> = session
             .list_keys()?
             .into_iter()

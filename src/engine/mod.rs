@@ -10,6 +10,7 @@
 mod answer;
 pub mod clock;
 mod error;
+mod exception;
 mod gates;
 mod keygen;
 mod previous;

@@ -82,6 +82,12 @@ pub struct Engine {
     pub(super) participants_recorded: bool,
     /// A key generation the transcript announced but never recorded as done.
     pub(super) interrupted: Option<super::keygen::KeyIntent>,
+    /// A lone half of the current step's announced key, found on its token: the step is
+    /// planned again with the exception procedure in front.
+    pub(super) half_made: Option<super::exception::HalfMade>,
+    /// The half-made key whose exception is in this step's plan; once every input is in,
+    /// the half is removed.
+    pub(super) exception_authorised: Option<super::exception::HalfMade>,
     pub(super) fault: Option<Fault>,
     resumed_at: Option<usize>,
     /// The unfinished last record a crash left, set aside on this resume.
@@ -90,7 +96,10 @@ pub struct Engine {
 
 impl Engine {
     /// Starts a ceremony in `work_dir`, or resumes the one whose transcript is there.
-    pub fn open(cfg: EngineConfig) -> Result<Engine, EngineError> {
+    pub fn open(mut cfg: EngineConfig) -> Result<Engine, EngineError> {
+        // The bundle's folder is written into the transcript: never as a relative path.
+        cfg.out_dir = absolute(cfg.out_dir);
+        cfg.work_dir = absolute(cfg.work_dir);
         std::fs::create_dir_all(&cfg.work_dir)
             .map_err(|e| crate::fsutil::FsError::io("create working folder", &cfg.work_dir, e))
             .map_err(super::transcript::TranscriptError::from)?;
@@ -118,6 +127,8 @@ impl Engine {
             expected_serials: BTreeMap::new(),
             participants_recorded: false,
             interrupted: None,
+            half_made: None,
+            exception_authorised: None,
             fault: None,
             resumed_at: None,
             torn_tail,
@@ -229,7 +240,10 @@ impl Engine {
                         record.body["seconds"].as_f64().map(Duration::from_secs_f64);
                     self.next += 1;
                 }
-                RecordKind::Error | RecordKind::Resumed | RecordKind::Intent => {}
+                RecordKind::Error
+                | RecordKind::Resumed
+                | RecordKind::Intent
+                | RecordKind::Exception => {}
             }
         }
         self.interrupted = super::keygen::KeyIntent::interrupted(&records);
@@ -369,6 +383,10 @@ impl Engine {
             if !self.state.participants.contains_key(&role) {
                 planned.push(Gate::Participant(role));
             }
+        }
+        self.exception_authorised = self.half_made.clone().filter(|h| h.index == self.next);
+        if let Some(half) = &self.exception_authorised {
+            planned.extend(half.gates());
         }
         planned.extend(gates::plan(
             self.checklist(),
@@ -516,6 +534,11 @@ impl Engine {
             action: String::new(),
         }
     }
+}
+
+/// `path` from the root, as it is now; unchanged when the current folder is gone.
+fn absolute(path: PathBuf) -> PathBuf {
+    std::path::absolute(&path).unwrap_or(path)
 }
 
 /// `count` distinct positions in 1..=max, in ascending order.

@@ -420,6 +420,15 @@ impl Engine {
     pub(super) fn preview(&self) -> Vec<(String, String)> {
         let action = &self.checklist().steps[self.next].action;
         let mut out = Vec::new();
+        if let Some(half) = &self.exception_authorised {
+            out.push((
+                "EXCEPTION".into(),
+                format!(
+                    "token {} holds only {}; it is removed, then the key is generated again",
+                    half.serial, half.found
+                ),
+            ));
+        }
         match action {
             StepAction::Preflight => {
                 out.push(("binary SHA-256".into(), group_hex(&self.cfg.binary_sha256)));

@@ -38,6 +38,9 @@ pub enum RecordKind {
     Intent,
     /// The program was started again on this working folder.
     Resumed,
+    /// A departure from the checklist the two people allowed, with what was found and
+    /// their confirmations (the removal of a half-made key).
+    Exception,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -274,13 +274,13 @@ impl UserSession {
         }
     }
 
-    fn find(&self, template: &[Attribute]) -> Result<Vec<ObjectHandle>, HsmError> {
+    pub(super) fn find(&self, template: &[Attribute]) -> Result<Vec<ObjectHandle>, HsmError> {
         self.session
             .find_objects(template)
             .map_err(HsmError::on("C_FindObjects", &self.serial))
     }
 
-    fn attributes(
+    pub(super) fn attributes(
         &self,
         handle: ObjectHandle,
         types: &[AttributeType],

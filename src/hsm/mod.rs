@@ -10,6 +10,7 @@
 mod ckr;
 mod curves;
 mod error;
+mod halves;
 mod init;
 mod keys;
 mod module;
@@ -19,6 +20,7 @@ pub use ckr::{ckr_name, describe as describe_ckr};
 pub use curves::{curve_params_der, unwrap_ec_point};
 pub use error::HsmError;
 pub use error::is_pulled;
+pub use halves::{Half, KeyObject, lone_halves};
 pub use init::{TokenInit, check_so_pin, init_free_slot, init_token};
 pub use keys::{KeyFacts, TokenKey};
 pub use module::{Module, OPENSC_PATHS, PinFlags, TokenInfo, opensc_module};

@@ -68,7 +68,8 @@ impl Module {
             .map_err(load_err)?;
         Ok(Module {
             ctx,
-            path: path.to_path_buf(),
+            // Recorded in the transcript: never relative to wherever this run started.
+            path: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
         })
     }
 

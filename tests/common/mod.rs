@@ -111,11 +111,10 @@ pub fn drill_config(module: ceremony::hsm::Module, dir: &Path) -> ceremony::engi
     }
 }
 
-/// Destroys every object with this label on the token with this serial (raw cryptoki:
-/// the project's own HSM layer has no way to delete keys, on purpose).
-pub fn destroy_key_pair(module_path: &Path, serial: &str, user_pin: &str, label: &str) {
+/// A user session on the token with this serial, through raw cryptoki (the project's
+/// own HSM layer deletes nothing but a half-made key, on purpose).
+fn raw_session(module_path: &Path, serial: &str, user_pin: &str) -> cryptoki::session::Session {
     use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
-    use cryptoki::object::Attribute;
     use cryptoki::session::UserType;
     let ctx = Pkcs11::new(module_path).unwrap();
     ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
@@ -130,9 +129,28 @@ pub fn destroy_key_pair(module_path: &Path, serial: &str, user_pin: &str, label:
     session
         .login(UserType::User, Some(&user_pin.to_string().into()))
         .unwrap();
-    let found = session
-        .find_objects(&[Attribute::Label(label.as_bytes().to_vec())])
-        .unwrap();
+    session
+}
+
+/// Destroys every object with this label on the token with this serial.
+pub fn destroy_key_pair(module_path: &Path, serial: &str, user_pin: &str, label: &str) {
+    destroy_objects(module_path, serial, user_pin, label, None);
+}
+
+/// Destroys the objects with this label, of `class` only when given: what a process
+/// killed inside `C_GenerateKeyPair` can leave is one half of the pair.
+pub fn destroy_objects(
+    module_path: &Path,
+    serial: &str,
+    user_pin: &str,
+    label: &str,
+    class: Option<cryptoki::object::ObjectClass>,
+) {
+    use cryptoki::object::Attribute;
+    let session = raw_session(module_path, serial, user_pin);
+    let mut template = vec![Attribute::Label(label.as_bytes().to_vec())];
+    template.extend(class.map(Attribute::Class));
+    let found = session.find_objects(&template).unwrap();
     assert!(!found.is_empty(), "no object labelled {label} on {serial}");
     for handle in found {
         session.destroy_object(handle).unwrap();
@@ -149,22 +167,8 @@ pub fn swap_public_key(
     label: &str,
     point: &[u8],
 ) {
-    use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
     use cryptoki::object::{Attribute, KeyType, ObjectClass};
-    use cryptoki::session::UserType;
-    let ctx = Pkcs11::new(module_path).unwrap();
-    ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
-        .unwrap();
-    let slot = ctx
-        .get_slots_with_token()
-        .unwrap()
-        .into_iter()
-        .find(|s| ctx.get_token_info(*s).unwrap().serial_number().trim() == serial)
-        .unwrap();
-    let session = ctx.open_rw_session(slot).unwrap();
-    session
-        .login(UserType::User, Some(&user_pin.to_string().into()))
-        .unwrap();
+    let session = raw_session(module_path, serial, user_pin);
     let public = session
         .find_objects(&[
             Attribute::Class(ObjectClass::PUBLIC_KEY),

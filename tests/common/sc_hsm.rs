@@ -5,6 +5,9 @@
 //! A missing pcscd, vpcd, OpenSC or emulator fails the test: this is the production path.
 
 use super::*;
+use ceremony::drill::{self, Player};
+use ceremony::engine::{Engine, Need, PinKind, Prompt};
+use ceremony::hsm::{Module, UserSession};
 use std::sync::{Mutex, MutexGuard};
 
 /// OpenSC's PKCS#11 module as Debian installs it.
@@ -120,4 +123,68 @@ pub fn offline(args: &str) -> String {
     require("unshare");
     let exe = env!("CARGO_BIN_EXE_ceremony");
     format!("unshare --net --mount sh -c 'mount -t sysfs sysfs /sys && exec {exe} {args}'")
+}
+
+/// A root ceremony on two factory-new emulated tokens, played up to a chosen prompt.
+pub struct Run {
+    pub cards: Cards,
+    pub tmp: tempfile::TempDir,
+    pub eng: Engine,
+    pub player: Player,
+    /// The prompt the run stopped at, unanswered.
+    pub prompt: Prompt,
+}
+
+pub fn run_until(stop: impl Fn(&Prompt) -> bool) -> Run {
+    let cards = fresh_cards(2);
+    let tmp = tempfile::tempdir().unwrap();
+    let module = Module::load(Path::new(OPENSC)).expect("OpenSC's module loads");
+    let mut eng = Engine::open(drill_config(module, tmp.path())).unwrap();
+    let mut player = Player::for_factory_tokens(&cards.serials);
+    let prompt = play_until(&mut eng, &mut player, stop);
+    Run {
+        cards,
+        tmp,
+        eng,
+        player,
+        prompt,
+    }
+}
+
+/// Answers prompts as the player would until `stop` matches one, which is returned
+/// unanswered.
+pub fn play_until(eng: &mut Engine, player: &mut Player, stop: impl Fn(&Prompt) -> bool) -> Prompt {
+    for _ in 0..400 {
+        let prompt = eng.prompt().unwrap();
+        if stop(&prompt) {
+            return prompt;
+        }
+        assert!(!matches!(prompt.need, Need::Finished), "finished early");
+        let answer = player.answer(&prompt);
+        eng.answer(answer)
+            .unwrap_or_else(|e| panic!("step {}: {e}", prompt.step.id));
+    }
+    panic!("the prompt never came");
+}
+
+pub fn pin_prompt(kind: PinKind, step: &'static str) -> impl Fn(&Prompt) -> bool {
+    move |p| matches!(&p.need, Need::Pin { kind: k, .. } if *k == kind) && p.step.id == step
+}
+
+/// Finishes the ceremony and checks the bundle and that each token holds exactly the
+/// checklist's keys, as OpenSC shows them.
+pub fn finish_and_check(mut eng: Engine, mut player: Player, dir: &Path, cards: &Cards) {
+    drill::play(&mut eng, &mut player, None).unwrap();
+    let module = eng.close();
+    let verified = run(ceremony().arg("verify").arg(dir.join("bundle")));
+    assert!(verified.status.success(), "{}", all_output(&verified));
+    for (role, serial, count) in [
+        ("root", &cards.serials[0], 1),
+        ("intermediate", &cards.serials[1], 3),
+    ] {
+        let pin = player.drill_user_pin(role).unwrap();
+        let session = UserSession::login(&module, serial, pin).unwrap();
+        let keys = session.list_keys().unwrap();
+        assert_eq!(keys.len(), count, "{role}: {keys:?}");
+    }
 }

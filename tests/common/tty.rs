@@ -165,6 +165,16 @@ pub fn after<'a>(screen: &'a str, marker: &str) -> Option<&'a str> {
     screen[start..].split_whitespace().next()
 }
 
+/// The four hex digits after `cell` (" 3:", "13:") in the fingerprint grid; other text
+/// with the same characters ("Step 13 of 15: Record") is passed over.
+fn group_cell(main: &str, cell: &str) -> Option<String> {
+    main.match_indices(cell).find_map(|(at, _)| {
+        let group: String = main[at + cell.len()..].chars().take(4).collect();
+        let hex = group.len() == 4 && group.chars().all(|c| c.is_ascii_hexdigit());
+        hex.then_some(group)
+    })
+}
+
 /// Plays one screen; returns false when the ceremony is complete.
 pub fn play_screen(tty: &mut Tty, screen: &str, pins: &Pins) -> bool {
     let (so, user) = if screen.contains("of the root token") {
@@ -245,7 +255,8 @@ pub fn play_screen(tty: &mut Tty, screen: &str, pins: &Pins) -> bool {
             .split(", ")
             .map(|n| {
                 let cell = format!("{:>2}:", n.trim());
-                after(&main, &cell).unwrap().to_string()
+                group_cell(&main, &cell)
+                    .unwrap_or_else(|| panic!("group {n} is not on the screen:\n{screen}"))
             })
             .collect();
         tty.type_line(&groups.join(" "));
