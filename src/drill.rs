@@ -146,6 +146,8 @@ pub struct Player {
     factory_so: BTreeMap<String, Pin>,
     chosen: BTreeMap<(String, &'static str), Pin>,
     assigned: BTreeMap<String, String>,
+    /// How often each token's current SO PIN was asked for.
+    so_answers: BTreeMap<String, usize>,
     /// Chained drills use the published SmartCard-HSM factory PINs on every token, so
     /// that the next drill on the kept tokens can log in without any PIN being stored.
     published: bool,
@@ -175,6 +177,7 @@ impl Player {
             factory_so,
             chosen: BTreeMap::new(),
             assigned: BTreeMap::new(),
+            so_answers: BTreeMap::new(),
             published: false,
         })
     }
@@ -188,6 +191,7 @@ impl Player {
             factory_so,
             chosen: BTreeMap::new(),
             assigned: BTreeMap::new(),
+            so_answers: BTreeMap::new(),
             published: true,
         })
     }
@@ -203,7 +207,25 @@ impl Player {
                 .collect(),
             chosen: BTreeMap::new(),
             assigned: BTreeMap::new(),
+            so_answers: BTreeMap::new(),
             published: false,
+        }
+    }
+
+    /// Whether `prompt` asks for a current SO PIN for which this player knows two
+    /// candidates (the token's earlier one and a new one it chose before).
+    fn knows_two_so_pins(&self, prompt: &Prompt) -> bool {
+        match &prompt.need {
+            Need::Pin {
+                token_role,
+                serial,
+                kind: PinKind::CurrentSo,
+                ..
+            } => {
+                self.chosen.contains_key(&(token_role.clone(), "so"))
+                    && self.factory_so.contains_key(serial)
+            }
+            _ => false,
         }
     }
 
@@ -281,12 +303,21 @@ impl Player {
             return Pin::new(pin.into());
         }
         match kind {
-            PinKind::CurrentSo => self
-                .chosen
-                .get(&(token.to_string(), "so"))
-                .or_else(|| self.factory_so.get(serial))
-                .map(copy)
-                .unwrap_or_else(|| Pin::new(String::new())),
+            PinKind::CurrentSo => {
+                // After an interrupted initialisation the card has the new SO PIN or
+                // still the old one: people try the new one, then the old one.
+                let candidates: Vec<&Pin> = [
+                    self.chosen.get(&(token.to_string(), "so")),
+                    self.factory_so.get(serial),
+                ]
+                .into_iter()
+                .flatten()
+                .collect();
+                let tries = self.so_answers.entry(token.to_string()).or_default();
+                let pin = candidates.get(*tries % candidates.len().max(1)).map(|p| copy(p));
+                *tries += 1;
+                pin.unwrap_or_else(|| Pin::new(String::new()))
+            }
             PinKind::User => self
                 .chosen
                 .get(&(token.to_string(), "user"))
@@ -340,6 +371,7 @@ pub fn play(
     let mut timings = Vec::new();
     // The step whose half-made key the players already agreed to remove.
     let mut exception_at = None;
+    let mut so_retried = false;
     loop {
         if stop_after.is_some_and(|n| timings.len() >= n) {
             return Ok(timings);
@@ -356,6 +388,15 @@ pub fn play(
                 if exception_at != Some(prompt.step.index) =>
             {
                 exception_at = Some(prompt.step.index);
+                continue;
+            }
+            // People who know two SO PINs (the one the token had, and the new one an
+            // interrupted initialisation may already have set) try the other one once.
+            Err(crate::engine::EngineError::Hsm(crate::hsm::HsmError::PinIncorrect {
+                who: "SO",
+                ..
+            })) if !so_retried && player.knows_two_so_pins(&prompt) => {
+                so_retried = true;
                 continue;
             }
             other => other?,

@@ -1,4 +1,4 @@
-//! A card pulled at every APDU of a key generation, through OpenSC and pcscd on the
+//! A card pulled at every APDU of a key generation and of an initialisation, through OpenSC and pcscd on the
 //! project's emulated SmartCard-HSM: for each n, the card is cut after answering the
 //! n-th command the key step sends (the card acted, the host never heard), plugged back
 //! in, and the program started again on the same working folder, as after a power cut.
@@ -17,8 +17,11 @@ use std::path::Path;
 /// reached.
 const MOST_APDUS: usize = 400;
 
-#[test]
-fn a_card_cut_at_every_apdu_of_a_key_generation_resumes_to_a_verified_bundle() {
+/// Cuts card 0 after the n-th command that answering the `kind` PIN of `step` sends, for
+/// every n until one is never reached; after each cut the program starts again on the
+/// same working folder and must finish with a verified bundle and exactly the
+/// checklist's keys. Returns how each cut ended.
+fn sweep(step: &'static str, kind: PinKind) -> Vec<String> {
     let mut outcomes = Vec::new();
     for n in 1..=MOST_APDUS {
         let Run {
@@ -27,7 +30,7 @@ fn a_card_cut_at_every_apdu_of_a_key_generation_resumes_to_a_verified_bundle() {
             mut eng,
             mut player,
             prompt,
-        } = run_until(pin_prompt(PinKind::User, "generate-root-key"));
+        } = run_until(pin_prompt(kind, step));
         cards.control(&format!(
             r#"{{"tokens": {{"0": {{"cut": {{"ins": "*", "nth": {n}, "at": "after_answer"}}}}}}}}"#
         ));
@@ -39,10 +42,10 @@ fn a_card_cut_at_every_apdu_of_a_key_generation_resumes_to_a_verified_bundle() {
             assert!(n > 1, "the first command was never cut: {outcome:?}");
             outcomes.push(format!("{n}: not reached"));
             let _ = eng.close();
-            break;
+            return outcomes;
         }
         let err = answered.unwrap_err().to_string();
-        assert!(err.contains(&cards.serials[0]), "cut {n}: {err}");
+        assert!(err.contains(&cards.serials[0]), "{step} cut {n}: {err}");
         // The program starts again on the same working folder.
         drop(eng.close());
         let module = Module::load(Path::new(OPENSC)).unwrap();
@@ -55,10 +58,21 @@ fn a_card_cut_at_every_apdu_of_a_key_generation_resumes_to_a_verified_bundle() {
         } else if transcript.contains("\"adopted\":true") {
             "taken over"
         } else {
-            "made again"
+            "redone"
         };
         outcomes.push(format!("{n}: {how}"));
-        assert!(n < MOST_APDUS, "the key step never ends");
     }
-    eprintln!("cuts: {}", outcomes.join(", "));
+    panic!("{step} never ends");
+}
+
+#[test]
+fn a_card_cut_at_every_apdu_of_a_key_generation_resumes_to_a_verified_bundle() {
+    let outcomes = sweep("generate-root-key", PinKind::User);
+    eprintln!("key generation cuts: {}", outcomes.join(", "));
+}
+
+#[test]
+fn a_card_cut_at_every_apdu_of_an_initialisation_resumes_to_a_verified_bundle() {
+    let outcomes = sweep("init-root-token", PinKind::NewUser);
+    eprintln!("initialisation cuts: {}", outcomes.join(", "));
 }

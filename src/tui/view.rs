@@ -288,6 +288,9 @@ fn need_lines(need: &Need, selected: usize, words: Option<&[String]>) -> Vec<Lin
                 out.push(Line::from(
                     "A new SmartCard-HSM comes with the factory SO PIN from its documentation.",
                 ));
+                out.push(Line::from(
+                    "If an earlier attempt at this step was cut off, the SO PIN may already be the new one typed then.",
+                ));
             }
             out.push(Line::from("The PIN is never shown, stored or logged."));
             out
