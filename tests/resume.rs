@@ -500,3 +500,41 @@ fn a_real_ceremony_refuses_to_pass_preflight_with_a_network() {
         assert!(eng.progress()[0] == ceremony::engine::StepStatus::Current);
     }
 }
+
+#[test]
+fn the_seal_is_read_back_from_the_sheet_right_after_the_export() {
+    let (_lock, module_path) = softhsm();
+    let tmp = tempfile::tempdir().unwrap();
+    let module = Module::load(&module_path).unwrap();
+    let mut player = drill::Player::with_new_tokens(&module, 2).unwrap();
+    let mut eng = Engine::open(drill_config(module, tmp.path())).unwrap();
+    let export = eng
+        .checklist()
+        .steps
+        .iter()
+        .position(|s| s.id == "export-bundle")
+        .unwrap();
+    drill::play(&mut eng, &mut player, Some(export + 1)).unwrap();
+    let (_, seal) = eng.state().bundle.clone().expect("exported");
+    let prompt = eng.prompt().unwrap();
+    assert_eq!(prompt.step.index, export + 1, "the step after the export");
+    let Need::TypeBack {
+        challenge:
+            ceremony::engine::Challenge::FingerprintGroups {
+                fingerprint,
+                positions,
+                of,
+            },
+        ..
+    } = prompt.need
+    else {
+        panic!("expected the seal read-back first, got {:?}", prompt.need);
+    };
+    assert_eq!(of, ceremony::engine::Hashed::Seal);
+    assert_eq!(fingerprint, seal);
+    assert_eq!(positions.len(), 3);
+    // A group read wrong is refused and changes nothing.
+    let err = eng.answer(Answer::Text("0000 0000 0000".into())).unwrap_err();
+    assert!(err.to_string().contains("do not match"), "{err}");
+    drill::play(&mut eng, &mut player, None).unwrap();
+}

@@ -4,7 +4,7 @@
 //! reviewed screen so that unintended changes show up in review.
 
 use ceremony::checklist::model::{PinCharset, PinRule};
-use ceremony::engine::{Challenge, Need, PinKind, Role, StepStatus, StepView};
+use ceremony::engine::{Challenge, Hashed, Need, PinKind, Role, StepStatus, StepView};
 use ceremony::hsm::{PinFlags, TokenInfo};
 use ceremony::tui::screen::{Body, Completion, FieldView, Message, Screen};
 use ratatui::Terminal;
@@ -312,6 +312,7 @@ fn fingerprint_read_back_shows_groups_and_words() {
             challenge: Challenge::FingerprintGroups {
                 fingerprint: FP.into(),
                 positions: vec![2, 9, 16],
+                of: Hashed::Certificate,
             },
         },
         fields: vec![field("witness types", "404c", true)],
@@ -327,6 +328,40 @@ fn fingerprint_read_back_shows_groups_and_words() {
             "type groups 2, 9, 16",
             &words[0],
             &words[31],
+        ],
+    );
+}
+
+#[test]
+fn seal_read_back_says_where_to_write_it() {
+    let body = Body::Step {
+        step: step(
+            18,
+            "seal",
+            "Unplug, bag and seal",
+            "Unplug the stick.",
+            "instruction",
+        ),
+        need: Need::TypeBack {
+            by: Role::Witness,
+            challenge: Challenge::FingerprintGroups {
+                fingerprint: FP.into(),
+                positions: vec![1, 7, 12],
+                of: Hashed::Seal,
+            },
+        },
+        fields: vec![field("witness types", "", true)],
+        selected: 0,
+        words: None,
+    };
+    check(
+        "seal",
+        &base(body),
+        &[
+            "The bundle seal (SHA-256 of SHA256SUMS",
+            "box \"Bundle seal\"",
+            " 1:9943",
+            "type groups 1, 7, 12",
         ],
     );
 }

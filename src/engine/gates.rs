@@ -4,7 +4,7 @@
 //! name what a destructive step affects, and PINs last, so that a PIN is held for as
 //! short a time as possible and used at once.
 
-use super::prompt::{Challenge, PinKind, Role};
+use super::prompt::{Challenge, Hashed, PinKind, Role};
 use crate::checklist::model::{Checklist, StepAction};
 
 /// One input the current step still needs.
@@ -108,6 +108,7 @@ pub fn plan(
                     Challenge::FingerprintGroups {
                         fingerprint,
                         positions,
+                        of: Hashed::Certificate,
                     },
                 ));
             }

@@ -23,6 +23,6 @@ pub mod transcript;
 pub use error::EngineError;
 pub use keygen::KeyIntent;
 pub use previous::Previous;
-pub use prompt::{Answer, Challenge, Need, Outcome, PinKind, Prompt, Role, StepView};
+pub use prompt::{Answer, Challenge, Hashed, Need, Outcome, PinKind, Prompt, Role, StepView};
 pub use run::{Engine, EngineConfig, Fault, Mode, StepStatus};
 pub use state::{CertFact, CrlFact, KeyFact, Person, SshFact, State, StepFacts, TokenFact};

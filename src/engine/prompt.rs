@@ -118,7 +118,17 @@ pub enum Challenge {
     FingerprintGroups {
         fingerprint: String,
         positions: Vec<usize>,
+        of: Hashed,
     },
+}
+
+/// What a grouped SHA-256 read back from paper is of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hashed {
+    /// A certificate's fingerprint, as `step certificate fingerprint` prints it.
+    Certificate,
+    /// The bundle seal: SHA-256 of `SHA256SUMS`, as `sha256sum SHA256SUMS` prints it.
+    Seal,
 }
 
 impl Challenge {
@@ -134,6 +144,7 @@ impl Challenge {
             Challenge::FingerprintGroups {
                 fingerprint,
                 positions,
+                ..
             } => positions
                 .iter()
                 .map(|p| fingerprint.get((p - 1) * 4..p * 4).unwrap_or(""))

@@ -384,6 +384,7 @@ impl Engine {
                 planned.push(Gate::Participant(role));
             }
         }
+        planned.extend(self.seal_read_back());
         self.exception_authorised = self.half_made.clone().filter(|h| h.index == self.next);
         if let Some(half) = &self.exception_authorised {
             planned.extend(half.gates());
@@ -401,6 +402,27 @@ impl Engine {
         self.chosen = None;
         self.init_pins.clear();
         Ok(())
+    }
+
+    /// Right after the export, before anything else (and before any "power off" text),
+    /// the seal is written on the sheet by the operator and read back by the witness.
+    fn seal_read_back(&self) -> Option<Gate> {
+        let previous = self.next.checked_sub(1)?;
+        let after_export = matches!(
+            self.checklist().steps[previous].action,
+            crate::checklist::model::StepAction::ExportBundle
+        );
+        let (_, seal) = self.state.bundle.as_ref()?;
+        after_export.then(|| {
+            Gate::TypeBack(
+                Role::Witness,
+                Challenge::FingerprintGroups {
+                    fingerprint: seal.clone(),
+                    positions: random_positions(3, 16),
+                    of: super::prompt::Hashed::Seal,
+                },
+            )
+        })
     }
 
     fn fingerprint_challenge(

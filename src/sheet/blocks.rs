@@ -284,7 +284,18 @@ impl Page<'_> {
                 "SHA-256 of SHA256SUMS; check it with: sha256sum SHA256SUMS",
                 seal,
             )?,
-            None => self.row("Seal", Font::Sans, "not written yet", COLUMN),
+            None => {
+                self.row(
+                    "Bundle seal",
+                    Font::Sans,
+                    "written here by hand when the program shows it, after the export",
+                    COLUMN,
+                );
+                // Sixteen groups of four in two rows, with room for handwriting.
+                self.c
+                    .rect(self.left, self.y - 1.0, COLUMN, 16.0, Some(0.6), BLACK);
+                self.y += 19.0;
+            }
         }
         self.hash(
             "Transcript head",

@@ -3,7 +3,7 @@
 //! here already masked).
 
 use super::screen::{Body, Completion, FieldView, Message, Screen};
-use crate::engine::{Challenge, Need, PinKind, Role, StepStatus, StepView};
+use crate::engine::{Challenge, Hashed, Need, PinKind, Role, StepStatus, StepView};
 use crate::preflight::group_hex;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -383,7 +383,8 @@ fn challenge_lines(
         Challenge::FingerprintGroups {
             fingerprint,
             positions,
-        } => fingerprint_lines(fingerprint, positions, words),
+            of,
+        } => fingerprint_lines(fingerprint, positions, words, *of),
     }
 }
 
@@ -393,13 +394,22 @@ fn fingerprint_lines(
     fingerprint: &str,
     positions: &[usize],
     words: Option<&[String]>,
+    of: Hashed,
 ) -> Vec<Line<'static>> {
     let groups: Vec<&str> = (0..fingerprint.len() / 4)
         .map(|i| &fingerprint[i * 4..i * 4 + 4])
         .collect();
-    let mut out = vec![Line::from(
-        "SHA-256, as `step certificate fingerprint` prints it:",
-    )];
+    let (heading, write) = match of {
+        Hashed::Certificate => (
+            "SHA-256, as `step certificate fingerprint` prints it:",
+            "Operator: write it on the paper sheet, in groups.",
+        ),
+        Hashed::Seal => (
+            "The bundle seal (SHA-256 of SHA256SUMS, as `sha256sum SHA256SUMS` prints it):",
+            "Operator: write it by hand on the printed sheet, box \"Bundle seal\", in groups.",
+        ),
+    };
+    let mut out = vec![Line::from(heading)];
     for (row, chunk) in groups.chunks(4).enumerate() {
         let cells: Vec<String> = chunk
             .iter()
@@ -419,9 +429,7 @@ fn fingerprint_lines(
         }
     }
     let list: Vec<String> = positions.iter().map(|p| p.to_string()).collect();
-    out.push(Line::from(
-        "Operator: write it on the paper sheet, in groups.",
-    ));
+    out.push(Line::from(write));
     out.push(Line::from(bold(format!(
         "Witness: type groups {} from the paper",
         list.join(", ")
