@@ -314,7 +314,9 @@ impl Player {
                 .flatten()
                 .collect();
                 let tries = self.so_answers.entry(token.to_string()).or_default();
-                let pin = candidates.get(*tries % candidates.len().max(1)).map(|p| copy(p));
+                let pin = candidates
+                    .get(*tries % candidates.len().max(1))
+                    .map(|p| copy(p));
                 *tries += 1;
                 pin.unwrap_or_else(|| Pin::new(String::new()))
             }

@@ -51,8 +51,7 @@ fn sweep(step: &'static str, kind: PinKind) -> Vec<String> {
         let module = Module::load(Path::new(OPENSC)).unwrap();
         let eng = Engine::open(drill_config(module, tmp.path())).unwrap();
         finish_and_check(eng, player, tmp.path(), &cards);
-        let transcript =
-            std::fs::read_to_string(tmp.path().join("work/transcript.jsonl")).unwrap();
+        let transcript = std::fs::read_to_string(tmp.path().join("work/transcript.jsonl")).unwrap();
         let how = if transcript.contains("\"type\":\"exception\"") {
             "half removed"
         } else if transcript.contains("\"adopted\":true") {

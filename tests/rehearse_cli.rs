@@ -266,7 +266,10 @@ fn relative_paths_on_the_command_line_are_written_down_absolute() {
     let base = tmp.path().canonicalize().unwrap();
     let conf = std::fs::read_to_string(tmp.path().join("T/softhsm2.conf")).unwrap();
     assert!(
-        conf.contains(&format!("directories.tokendir = {}", base.join("T/tokens").display())),
+        conf.contains(&format!(
+            "directories.tokendir = {}",
+            base.join("T/tokens").display()
+        )),
         "{conf}"
     );
     let transcript = std::fs::read_to_string(tmp.path().join("W/transcript.jsonl")).unwrap();

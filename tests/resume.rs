@@ -6,9 +6,9 @@ mod common;
 use ceremony::engine::{Answer, Engine, EngineError, Fault, Mode, Need, PinKind};
 use ceremony::hsm::{HsmError, Module, UserSession};
 use ceremony::secret::Pin;
-use cryptoki::object::ObjectClass;
 use ceremony::{bundle, drill};
 use common::*;
+use cryptoki::object::ObjectClass;
 
 fn step_count() -> usize {
     ceremony::checklist::load(std::path::Path::new(ROOT_CEREMONY))
@@ -201,7 +201,10 @@ fn half_made_key_is_removed_through_the_exception(left: ObjectClass) {
         .iter()
         .map(|c| c["role"].as_str().unwrap())
         .collect();
-    assert!(roles.contains(&"operator") && roles.contains(&"witness"), "{roles:?}");
+    assert!(
+        roles.contains(&"operator") && roles.contains(&"witness"),
+        "{roles:?}"
+    );
     let session =
         UserSession::login(&module, &serial, player.drill_user_pin("root").unwrap()).unwrap();
     let keys = session.list_keys().unwrap();
@@ -534,7 +537,68 @@ fn the_seal_is_read_back_from_the_sheet_right_after_the_export() {
     assert_eq!(fingerprint, seal);
     assert_eq!(positions.len(), 3);
     // A group read wrong is refused and changes nothing.
-    let err = eng.answer(Answer::Text("0000 0000 0000".into())).unwrap_err();
+    let err = eng
+        .answer(Answer::Text("0000 0000 0000".into()))
+        .unwrap_err();
     assert!(err.to_string().contains("do not match"), "{err}");
     drill::play(&mut eng, &mut player, None).unwrap();
+}
+
+/// The review a witness confirms before sign-root carries the dates the certificate gets,
+/// to the second, and the signature's serial and dates are shown when the step closes.
+#[test]
+fn the_review_before_a_signature_shows_the_dates_the_certificate_gets() {
+    let (_lock, module_path) = softhsm();
+    let tmp = tempfile::tempdir().unwrap();
+    let module = Module::load(&module_path).unwrap();
+    let mut player = drill::Player::with_new_tokens(&module, 2).unwrap();
+    let mut eng = Engine::open(drill_config(module, tmp.path())).unwrap();
+    let sign_root = eng
+        .checklist()
+        .steps
+        .iter()
+        .position(|s| s.id == "sign-root")
+        .unwrap();
+    drill::play(&mut eng, &mut player, Some(sign_root)).unwrap();
+    let facts = match eng.prompt().unwrap().need {
+        Need::Confirm { facts, .. } => facts,
+        other => panic!("expected the review, got {other:?}"),
+    };
+    let get = |label: &str| {
+        facts
+            .iter()
+            .find(|(k, _)| k == label)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("{label} missing from {facts:?}"))
+    };
+    assert_eq!(get("issuer"), "the same (self-signed root)");
+    assert!(get("subject").contains("CN="), "{facts:?}");
+    assert!(
+        get("key usage").contains("certificate signing"),
+        "{facts:?}"
+    );
+    let (not_before, not_after) = (get("not before"), get("not after"));
+    // Answer until the step is done: its result line names serial and dates.
+    let result = loop {
+        let prompt = eng.prompt().unwrap();
+        match eng.answer(player.answer(&prompt)).unwrap() {
+            ceremony::engine::Outcome::StepDone { result, .. } => break result.unwrap(),
+            ceremony::engine::Outcome::Pending => {}
+            other => panic!("{other:?}"),
+        }
+    };
+    let cert = &eng.state().certs["root"];
+    assert_eq!(not_before, cert.not_before);
+    assert!(
+        not_after.starts_with(&cert.not_after),
+        "{not_after} vs {}",
+        cert.not_after
+    );
+    assert_eq!(
+        result,
+        format!(
+            "serial {}, valid {} .. {}",
+            cert.serial, cert.not_before, cert.not_after
+        )
+    );
 }

@@ -182,6 +182,52 @@ fn preflight_confirmation_shows_hashes_clock_and_network() {
 }
 
 #[test]
+fn the_review_before_signing_the_intermediate_fits_80x24() {
+    let fact = |k: &str, v: &str| (k.to_string(), v.to_string());
+    let facts = vec![
+        fact("subject", "C=DE, O=CCAT, CN=CCAT Intermediate CA"),
+        fact("issuer", "C=DE, O=CCAT, CN=CCAT Root CA"),
+        fact("not before", "2026-11-23T10:00:00Z"),
+        fact("not after", "2036-11-21T10:00:00Z (3650 days)"),
+        fact("basic constraints", "CA, path length 0 (critical)"),
+        fact("key usage", "certificate signing, CRL signing (critical)"),
+        fact("name constraints", "none"),
+        fact("CRL distribution point", "http://ca.example/crl/root.crl"),
+        fact("subject key SHA-256", "P-384 6d0f 2a1c 9be0 41d7 ..."),
+        fact("serial", "random, from the token, shown once signed"),
+        fact(
+            "action",
+            "sign the intermediate certificate with the root key",
+        ),
+    ];
+    let body = Body::Step {
+        step: step(
+            12,
+            "sign-intermediate",
+            "Sign the intermediate",
+            "Witness: check every value against the checklist.",
+            "sign the intermediate certificate with the root key",
+        ),
+        need: Need::Confirm {
+            role: Role::Witness,
+            facts,
+        },
+        fields: vec![field("witness initials", "", true)],
+        selected: 0,
+        words: None,
+    };
+    check(
+        "review-intermediate",
+        &base(body),
+        &[
+            "issuer: C=DE, O=CCAT, CN=CCAT Root CA",
+            "not after: 2036-11-21T10:00:00Z",
+            "witness initials",
+        ],
+    );
+}
+
+#[test]
 fn token_choice_lists_serials_and_marks_tokens_in_use_in_words() {
     let body = Body::Step {
         step: step(

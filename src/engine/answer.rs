@@ -287,6 +287,7 @@ impl Engine {
             "facts": facts,
         });
         let id = step.id.clone();
+        let result = self.result_summary(&facts);
         self.transcript.append(RecordKind::Step, body)?;
         self.state.apply(&facts);
         self.durations[self.next] = Some(took);
@@ -300,6 +301,7 @@ impl Engine {
             index: self.next - 1,
             id,
             took,
+            result,
         })
     }
 

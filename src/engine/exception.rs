@@ -139,4 +139,3 @@ fn unknown(serial: &str, objects: &[KeyObject]) -> EngineError {
 pub(super) fn has_lone_half(objects: &[KeyObject]) -> bool {
     !crate::hsm::lone_halves(objects).is_empty()
 }
-

@@ -15,6 +15,7 @@ mod gates;
 mod keygen;
 mod previous;
 mod prompt;
+mod review;
 mod run;
 mod state;
 mod steps;

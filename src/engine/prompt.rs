@@ -185,6 +185,9 @@ pub enum Outcome {
         index: usize,
         id: String,
         took: Duration,
+        /// What the step produced, in one line (a new key's digest, a signature's serial
+        /// and dates), for the screen after it.
+        result: Option<String>,
     },
     /// The last step finished.
     Finished,

@@ -88,6 +88,9 @@ pub struct Engine {
     /// The half-made key whose exception is in this step's plan; once every input is in,
     /// the half is removed.
     pub(super) exception_authorised: Option<super::exception::HalfMade>,
+    /// When the current sign step signs: fixed when the step is planned, so the review
+    /// shows the dates the certificate or CRL will carry.
+    pub(super) sign_at: Option<time::OffsetDateTime>,
     pub(super) fault: Option<Fault>,
     resumed_at: Option<usize>,
     /// The unfinished last record a crash left, set aside on this resume.
@@ -129,6 +132,7 @@ impl Engine {
             interrupted: None,
             half_made: None,
             exception_authorised: None,
+            sign_at: None,
             fault: None,
             resumed_at: None,
             torn_tail,
@@ -397,6 +401,7 @@ impl Engine {
             fingerprint,
         ));
         self.gates = Some(planned);
+        self.sign_at = super::review::signs(&action).then(super::clock::now);
         self.started = Some((Instant::now(), super::clock::now_rfc3339()));
         self.confirmations.clear();
         self.chosen = None;

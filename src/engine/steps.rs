@@ -177,7 +177,7 @@ impl Engine {
         let serial = self
             .session(&key_token(&self.state, &spec.key))?
             .random(SERIAL_BYTES)?;
-        let issued = pki::issue_root(&spec, &key, &serial, super::clock::now())?;
+        let issued = pki::issue_root(&spec, &key, &serial, self.signing_time())?;
         Ok(StepFacts::SelfSign {
             certificate: name.to_string(),
             fact: cert_fact(&issued, &spec.subject.common_name),
@@ -204,7 +204,7 @@ impl Engine {
             &issuer_der,
             &key,
             &serial,
-            super::clock::now(),
+            self.signing_time(),
         )?;
         Ok(StepFacts::SignCertificate {
             certificate: name.to_string(),
@@ -221,7 +221,7 @@ impl Engine {
         let issuer_key = self.checklist().certificates[&spec.issuer].key.clone();
         let issuer_der = self.cert(&spec.issuer)?.der_bytes();
         let (key, _) = self.signer_key(&issuer_key)?;
-        let now = super::clock::now();
+        let now = self.signing_time();
         let revoked = self.revocations(now)?;
         let spec = crate::checklist::model::CrlSpec {
             number: Some(super::previous::crl_number(
@@ -470,43 +470,17 @@ impl Engine {
                     ));
                 }
             }
-            StepAction::RecordFingerprint { certificate }
-            | StepAction::SelfSign { certificate } => {
+            StepAction::RecordFingerprint { certificate } => {
                 if let Some(c) = self.state.certs.get(certificate) {
                     out.push(("subject".into(), c.subject.clone()));
                     out.push(("SHA-256 fingerprint".into(), c.sha256.clone()));
                     out.push(("grouped".into(), group_hex(&c.sha256)));
                 }
             }
-            StepAction::SignCertificate { certificate } => {
-                if let Some(spec) = self.checklist().certificates.get(certificate) {
-                    out.push(("subject".into(), spec.subject.common_name.clone()));
-                    out.push((
-                        "validity".into(),
-                        format!("{} days from now", spec.validity_days),
-                    ));
-                    out.push(("path length".into(), spec.path_length.to_string()));
-                }
+            StepAction::SelfSign { certificate } | StepAction::SignCertificate { certificate } => {
+                out.extend(self.review_certificate(certificate));
             }
-            StepAction::SignCrl => {
-                if let Some(spec) = &self.checklist().crl {
-                    let number =
-                        super::previous::crl_number(self.checklist(), self.cfg.previous.as_ref())
-                            .map_or_else(|e| e.to_string(), |n| n.to_string());
-                    out.push(("CRL number".into(), number));
-                    out.push(("valid for".into(), format!("{} days", spec.validity_days)));
-                }
-                match super::previous::crl_revocations(self.checklist(), self.cfg.previous.as_ref())
-                {
-                    Ok(list) if list.is_empty() => out.push(("revokes".into(), "nothing".into())),
-                    Ok(list) => {
-                        for (serial, reason) in list {
-                            out.push(("revokes".into(), format!("{serial} ({reason:?})")));
-                        }
-                    }
-                    Err(e) => out.push(("revokes".into(), e.to_string())),
-                }
-            }
+            StepAction::SignCrl => out.extend(self.review_crl()),
             StepAction::ExportSsh { key } => {
                 if let Some(k) = self.state.keys.get(key) {
                     let point = hex::decode(&k.point).unwrap_or_default();

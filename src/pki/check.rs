@@ -45,6 +45,14 @@ pub struct RevokedEntry {
     pub reason_code: u8,
 }
 
+/// What a certificate from an already verified bundle says, without checking it again
+/// (the review beside a rotation's new certificate).
+pub fn read_certificate(der: &[u8]) -> Result<CertFacts, String> {
+    let cert = parse_cert(der)?;
+    finish(&cert, der, Vec::new())
+        .map_err(|_| "its public key is not an EC point this program reads".to_string())
+}
+
 /// A self-signed root: profile, issuer == subject, and its self-signature.
 pub fn check_root(der: &[u8]) -> Result<CertFacts, Vec<String>> {
     let cert = parse_cert(der).map_err(|e| vec![e])?;

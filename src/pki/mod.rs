@@ -34,12 +34,15 @@ mod ssh;
 mod tests;
 
 pub use crate::checklist::model::Curve;
-pub use check::{CertFacts, CrlFacts, RevokedEntry, check_crl, check_intermediate, check_root};
+pub use check::{
+    CertFacts, CrlFacts, RevokedEntry, check_crl, check_intermediate, check_root, read_certificate,
+};
 pub use crl::{IssuedCrl, RevocationReason, Revoked, sign_crl};
 pub use curve::{SoftKey, proves_possession};
 pub use error::PkiError;
 pub use fingerprint::Fingerprint;
 pub use issue::{Issued, issue_intermediate, issue_root};
+pub use profile::validity;
 pub use ssh::{
     parse_ssh_public_key_line, ssh_fingerprint, ssh_key_type, ssh_public_key_blob,
     ssh_public_key_line,

@@ -68,7 +68,8 @@ pub(crate) fn key_id(point: &[u8]) -> Vec<u8> {
 }
 
 /// not_before truncated to whole seconds and not_before + `days`.
-pub(crate) fn validity(
+/// `not_before` cut to whole UTC seconds, and that plus `days`.
+pub fn validity(
     not_before: OffsetDateTime,
     days: u32,
     what: &'static str,

@@ -216,9 +216,12 @@ impl App {
     /// Shows what the engine answered and asks it for the next question.
     pub fn answered(&mut self, outcome: Result<Outcome, EngineError>) {
         match outcome {
-            Ok(Outcome::StepDone { id, took, .. }) => {
+            Ok(Outcome::StepDone {
+                id, took, result, ..
+            }) => {
+                let result = result.map(|r| format!(": {r}")).unwrap_or_default();
                 self.message = Some(Message::Info(format!(
-                    "step {id} done in {:.1} s",
+                    "step {id} done in {:.1} s{result}",
                     took.as_secs_f64()
                 )))
             }
