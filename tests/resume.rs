@@ -541,6 +541,14 @@ fn the_seal_is_read_back_from_the_sheet_right_after_the_export() {
         .answer(Answer::Text("0000 0000 0000".into()))
         .unwrap_err();
     assert!(err.to_string().contains("do not match"), "{err}");
+    // A slip in the format is told apart from a value read wrong.
+    let err = eng
+        .answer(Answer::Text("00000000 0000".into()))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "type 3 groups of four characters 0-9 and a-f, separated by spaces (like: 3be4 d834 50cf)"
+    );
     drill::play(&mut eng, &mut player, None).unwrap();
 }
 

@@ -352,11 +352,27 @@ fn check_typed(challenge: &Challenge, typed: &str) -> Result<(), EngineError> {
             }
             Challenge::EraseToken { .. } => "the serial typed does not match the token to be erased".into(),
             Challenge::Authorise { phrase } => format!("type exactly: {phrase}"),
+            Challenge::FingerprintGroups { positions, .. } if !groups_shaped(typed, positions.len()) => {
+                format!(
+                    "type {} groups of four characters 0-9 and a-f, separated by spaces (like: 3be4 d834 50cf)",
+                    positions.len()
+                )
+            }
             Challenge::FingerprintGroups { .. } => {
                 "the groups typed do not match the fingerprint; read them again from the paper".into()
             }
         }))
     }
+}
+
+/// Whether `typed` is `count` groups of four hex digits: a slip in the format is told
+/// apart from a value read wrong.
+fn groups_shaped(typed: &str, count: usize) -> bool {
+    let groups: Vec<&str> = typed.split_whitespace().collect();
+    groups.len() == count
+        && groups
+            .iter()
+            .all(|g| g.len() == 4 && g.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 fn answer_kind(answer: &Answer) -> &'static str {
