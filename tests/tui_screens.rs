@@ -85,6 +85,7 @@ fn base(body: Body) -> Screen {
         message: None,
         help: false,
         quitting: false,
+        scroll: 0,
     }
 }
 
@@ -205,7 +206,7 @@ fn the_review_before_signing_the_intermediate_fits_80x24() {
             12,
             "sign-intermediate",
             "Sign the intermediate",
-            "Witness: check every value against the checklist.",
+            &format!("Witness: check every value against the checklist.\n{LONG_TEXT}"),
             "sign the intermediate certificate with the root key",
         ),
         need: Need::Confirm {
@@ -216,15 +217,29 @@ fn the_review_before_signing_the_intermediate_fits_80x24() {
         selected: 0,
         words: None,
     };
-    check(
+    let screen = base(body);
+    let bottom = check(
         "review-intermediate",
-        &base(body),
+        &screen,
         &[
             "issuer: C=DE, O=CCAT, CN=CCAT Root CA",
             "not after: 2036-11-21T10:00:00Z",
             "witness initials",
+            "PgUp: more of this step above",
         ],
     );
+    assert!(!bottom.contains("Witness: check every value"), "{bottom}");
+    // PgUp brings the instruction back into view; nothing of it is lost at 80x24.
+    let up = render(
+        &Screen {
+            scroll: 8,
+            ..screen
+        },
+        80,
+        24,
+    );
+    assert!(up.contains("Witness: check every value"), "{up}");
+    assert!(up.contains("PgDn: back down to the question"), "{up}");
 }
 
 #[test]

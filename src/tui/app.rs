@@ -16,6 +16,9 @@ pub enum Msg {
     Tick,
 }
 
+/// Rows one PgUp or PgDn moves the step pane.
+const SCROLL_ROWS: u16 = 8;
+
 pub struct App {
     engine: Engine,
     prompt: Option<Prompt>,
@@ -27,6 +30,8 @@ pub struct App {
     help: bool,
     quitting: bool,
     resume_pending: bool,
+    /// See [`Screen::scroll`].
+    scroll: u16,
     work: String,
     /// An answer ready for the engine: the event loop gives it on a worker thread
     /// ([`super::work`]) so that a slow token never freezes the screen.
@@ -46,6 +51,7 @@ impl App {
             focus: 0,
             selected: 0,
             message: None,
+            scroll: 0,
             help: false,
             quitting: false,
             resume_pending,
@@ -72,6 +78,7 @@ impl App {
                 let key = need_key(&prompt);
                 if key != self.need_key {
                     self.fields = fields_for(&prompt.need);
+                    self.scroll = 0;
                     self.focus = 0;
                     self.selected = 0;
                     self.need_key = key;
@@ -122,6 +129,8 @@ impl App {
             KeyCode::BackTab if !self.fields.is_empty() => {
                 self.focus = (self.focus + self.fields.len() - 1) % self.fields.len();
             }
+            KeyCode::PageUp => self.scroll = self.scroll.saturating_add(SCROLL_ROWS),
+            KeyCode::PageDown => self.scroll = self.scroll.saturating_sub(SCROLL_ROWS),
             KeyCode::Up => self.selected = self.selected.saturating_sub(1),
             KeyCode::Down => {
                 self.selected = (self.selected + 1).min(self.token_count().saturating_sub(1))
@@ -318,6 +327,7 @@ impl App {
             message: self.message.clone(),
             help: self.help,
             quitting: self.quitting,
+            scroll: self.scroll,
         }
     }
 

@@ -15,6 +15,9 @@ pub struct Screen {
     pub message: Option<Message>,
     pub help: bool,
     pub quitting: bool,
+    /// Rows the step pane is scrolled up from its bottom (PgUp/PgDn) when it does not
+    /// fit; 0 shows the question and its fields.
+    pub scroll: u16,
 }
 
 // One `Body` exists per drawn frame: the size of its largest variant costs nothing.

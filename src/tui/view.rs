@@ -47,6 +47,7 @@ pub fn draw(frame: &mut Frame, screen: &Screen) {
                 selected: *selected,
                 words: words.as_deref(),
                 error,
+                scroll: screen.scroll,
             };
             draw_step(frame, main, step, need, &input)
         }
@@ -150,6 +151,8 @@ struct Input<'a> {
     words: Option<&'a [String]>,
     /// What failed and the next action, shown right above the fields.
     error: Option<(&'a str, &'a str)>,
+    /// Rows scrolled up from the bottom when the step does not fit.
+    scroll: u16,
 }
 
 fn draw_step(frame: &mut Frame, area: Rect, step: &StepView, need: &Need, input: &Input<'_>) {
@@ -190,22 +193,46 @@ fn draw_step(frame: &mut Frame, area: Rect, step: &StepView, need: &Need, input:
             bold(format!("{}{cursor}", field.shown)),
         ]));
     }
-    // The question and its input fields always stay on screen; the instruction text
-    // gets what is left, and a panel taller than the screen loses its top lines first.
     let head_h = wrapped_height(&header, area.width);
     let panel_total = wrapped_height(&panel, area.width);
-    let panel_h = panel_total.min(area.height.saturating_sub(head_h));
+    let text_h = wrapped_height(&text, area.width);
+    if head_h + text_h + panel_total > area.height {
+        let [head, rest] =
+            Layout::vertical([Constraint::Length(head_h), Constraint::Min(0)]).areas(area);
+        let wrap = Wrap { trim: false };
+        frame.render_widget(Paragraph::new(header).wrap(wrap), head);
+        draw_scrolled(frame, rest, [text, panel].concat(), input.scroll);
+        return;
+    }
     let [head, body, bottom] = Layout::vertical([
         Constraint::Length(head_h),
         Constraint::Min(0),
-        Constraint::Length(panel_h),
+        Constraint::Length(panel_total),
     ])
     .areas(area);
     let wrap = Wrap { trim: false };
     frame.render_widget(Paragraph::new(header).wrap(wrap), head);
     frame.render_widget(Paragraph::new(text).wrap(wrap), body);
-    let hidden = panel_total - panel_h;
-    frame.render_widget(Paragraph::new(panel).wrap(wrap).scroll((hidden, 0)), bottom);
+    frame.render_widget(Paragraph::new(panel).wrap(wrap), bottom);
+}
+
+/// A step taller than the pane: under its fixed title, one scrollable column of text and
+/// question, showing its bottom (the question and fields) until PgUp moves it, with a
+/// marker row saying what is hidden.
+fn draw_scrolled(frame: &mut Frame, area: Rect, lines: Vec<Line<'static>>, scroll: u16) {
+    let [marker, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
+    let total = wrapped_height(&lines, area.width);
+    let overflow = total.saturating_sub(rest.height);
+    let up = scroll.min(overflow);
+    let offset = overflow - up;
+    let note = match (offset > 0, up > 0) {
+        (true, true) => "^ PgUp: more above   v PgDn: back down to the question",
+        (true, false) => "^ PgUp: more of this step above",
+        (false, _) => "v PgDn: back down to the question",
+    };
+    frame.render_widget(Paragraph::new(Line::from(bold(note))), marker);
+    let wrap = Wrap { trim: false };
+    frame.render_widget(Paragraph::new(lines).wrap(wrap).scroll((offset, 0)), rest);
 }
 
 /// Rows `lines` take when word-wrapped at `width` columns, as the paragraph wraps them
@@ -510,6 +537,7 @@ fn draw_help(frame: &mut Frame, area: Rect) {
         Line::from("Enter      submit the field / choose the token"),
         Line::from("Tab        next field (name, initials; PIN, again)"),
         Line::from("Up/Down    move in the token list"),
+        Line::from("PgUp/PgDn  scroll a step taller than the screen"),
         Line::from("Backspace  delete a character; Esc clears the field"),
         Line::from("F1         this help (any key closes it)"),
         Line::from("Ctrl-Q     quit; the transcript keeps every completed"),
@@ -518,7 +546,7 @@ fn draw_help(frame: &mut Frame, area: Rect) {
         Line::from("Every step needs both people's initials. Nothing is"),
         Line::from("retried by itself; PINs are never shown or stored."),
     ];
-    let rect = popup(area, 60, 14);
+    let rect = popup(area, 60, 15);
     frame.render_widget(Clear, rect);
     let block = Block::default().borders(Borders::ALL).title(" help ");
     frame.render_widget(Paragraph::new(lines).block(block), rect);
