@@ -1,8 +1,11 @@
 //! The exception procedure for a half-made key.
 //!
-//! A key generation cut short can leave only one half of the key pair on the token. The
-//! half is removed only when all of this holds: it is the only object with the step's key
-//! id or label, its id, label and curve are the ones the transcript announced in its last
+//! A key generation cut short can leave only one half of the key pair on the token, or
+//! (SoftHSM killed between creating an object and writing its attributes) a key object
+//! with neither id nor label. Such pieces are removed only when all of this holds: they
+//! are the only objects with the step's key id or label or with no names at all, at most
+//! one half carries the key's names, their id, label and curve are the ones the transcript
+//! announced in its last
 //! intent record (so it was made in this ceremony, after that record, and no step has
 //! used it since: it never signed anything), and the two people went through the
 //! exception: the operator types a phrase naming the token serial and key id, both
@@ -73,17 +76,20 @@ impl Engine {
             label: spec.label.clone(),
             found: describe(objects),
         };
-        let [object] = objects else {
-            return Err(unknown(&serial, objects));
-        };
-        let announced = object.id == spec.id_bytes()
-            && object.label == spec.label
-            && object.curve.is_none_or(|c| c == spec.curve)
-            && self
-                .interrupted
-                .as_ref()
-                .is_some_and(|i| i.matches(self.next, key, &serial, spec));
-        if !announced {
+        let id = spec.id_bytes();
+        let named = |o: &&KeyObject| o.id == id && o.label == spec.label;
+        let pieces = objects.iter().all(|o| {
+            (o.unnamed() || named(&o)) && o.curve.is_none_or(|c| c == spec.curve)
+        });
+        // At most one object of each half carries the key's names: a whole named pair
+        // is a key, not a half.
+        let named_halves: Vec<_> = objects.iter().filter(named).map(|o| o.half).collect();
+        let whole_pair = named_halves.len() > 1;
+        let announced = self
+            .interrupted
+            .as_ref()
+            .is_some_and(|i| i.matches(self.next, key, &serial, spec));
+        if !pieces || whole_pair || !announced {
             return Err(unknown(&serial, objects));
         }
         if self.exception_authorised.as_ref() != Some(&found) {
@@ -95,7 +101,9 @@ impl Engine {
             });
         }
         self.record_exception(&found)?;
-        self.session(session_token)?.destroy_half(object)?;
+        for object in objects {
+            self.session(session_token)?.destroy_half(object)?;
+        }
         self.half_made = None;
         self.exception_authorised = None;
         Ok(())
@@ -135,7 +143,8 @@ fn unknown(serial: &str, objects: &[KeyObject]) -> EngineError {
     }
 }
 
-/// Whether a session's token shows lone halves among `objects`.
-pub(super) fn has_lone_half(objects: &[KeyObject]) -> bool {
-    !crate::hsm::lone_halves(objects).is_empty()
+/// Whether `objects` hold what a cut-short generation leaves: a lone half, or an
+/// object without id and label.
+pub(super) fn has_pieces(objects: &[KeyObject]) -> bool {
+    objects.iter().any(KeyObject::unnamed) || !crate::hsm::lone_halves(objects).is_empty()
 }

@@ -62,7 +62,7 @@ impl Engine {
         let serial = session.serial().to_string();
         let id = spec.id_bytes();
         let objects = session.key_objects(&id, &spec.label)?;
-        if super::exception::has_lone_half(&objects) {
+        if super::exception::has_pieces(&objects) {
             // Removed only through the exception procedure; then generated afresh.
             self.clear_half_made(key, &spec, &spec.token, &objects)?;
         }

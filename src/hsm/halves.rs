@@ -38,8 +38,22 @@ pub struct KeyObject {
 }
 
 impl KeyObject {
+    /// Neither an id nor a label: a key object whose creation was cut short.
+    pub fn unnamed(&self) -> bool {
+        self.id.is_empty() && self.label.is_empty()
+    }
+
     /// One line for messages and the transcript.
     pub fn describe(&self) -> String {
+        if self.unnamed() {
+            return format!(
+                "a {} key object with no id and no label{}",
+                self.half.name(),
+                self.curve
+                    .map(|c| format!(" on {}", c.name()))
+                    .unwrap_or_default()
+            );
+        }
         format!(
             "a {} key object with id {} and label {:?}{}",
             self.half.name(),
@@ -53,7 +67,9 @@ impl KeyObject {
 }
 
 impl UserSession {
-    /// Every public or private key object whose id is `id` or whose label is `label`.
+    /// Every public or private key object whose id is `id` or whose label is `label`, and
+    /// every one with neither an id nor a label (what SoftHSM leaves when it is killed
+    /// after creating a key object and before writing its attributes).
     pub fn key_objects(&self, id: &[u8], label: &str) -> Result<Vec<KeyObject>, HsmError> {
         let mut out: Vec<KeyObject> = Vec::new();
         for half in [Half::Public, Half::Private] {
@@ -61,14 +77,10 @@ impl UserSession {
                 Half::Public => ObjectClass::PUBLIC_KEY,
                 Half::Private => ObjectClass::PRIVATE_KEY,
             };
-            for wanted in [
-                Attribute::Id(id.to_vec()),
-                Attribute::Label(label.as_bytes().to_vec()),
-            ] {
-                for handle in self.find(&[Attribute::Class(class), wanted])? {
-                    if !out.iter().any(|o| o.handle == handle) {
-                        out.push(self.key_object(handle, half)?);
-                    }
+            for handle in self.find(&[Attribute::Class(class)])? {
+                let object = self.key_object(handle, half)?;
+                if object.id == id || object.label == label || object.unnamed() {
+                    out.push(object);
                 }
             }
         }
