@@ -234,6 +234,48 @@ fn a_lone_private_half_is_removed_through_the_exception_and_the_key_made_again()
 }
 
 #[test]
+fn pieces_without_names_beside_the_announced_half_go_through_the_exception() {
+    let (_lock, module_path) = softhsm();
+    let tmp = tempfile::tempdir().unwrap();
+    let module = Module::load(&module_path).unwrap();
+    let mut player = drill::Player::with_new_tokens(&module, 2).unwrap();
+    let mut eng = Engine::open(drill_config(module, tmp.path())).unwrap();
+    drill::play(&mut eng, &mut player, Some(FIRST_KEYGEN)).unwrap();
+    let serial = eng.state().serial("root").unwrap().to_string();
+    eng.inject_fault(Fault::CrashAfterKeyGeneration);
+    drill::play(&mut eng, &mut player, None).unwrap_err();
+    drop(eng.close());
+    let pin = player.drill_user_pin("root").unwrap();
+    destroy_objects(
+        &module_path,
+        &serial,
+        pin.expose(),
+        "ccat-root-key",
+        Some(ObjectClass::PRIVATE_KEY),
+    );
+    let stray = ceremony::pki::SoftKey::generate(ceremony::pki::Curve::P384).unwrap();
+    use ceremony::pki::RemoteKey;
+    add_unnamed_public_key(&module_path, &serial, pin.expose(), stray.public_point());
+
+    let module = Module::load(&module_path).unwrap();
+    let mut eng = Engine::open(drill_config(module, tmp.path())).unwrap();
+    drill::play(&mut eng, &mut player, None).unwrap();
+    let module = eng.close();
+    let exceptions = records_of(tmp.path(), "exception");
+    assert_eq!(exceptions.len(), 1, "{exceptions:?}");
+    let found = exceptions[0]["body"]["found"].as_str().unwrap();
+    assert!(found.contains("with no id and no label"), "{found}");
+    assert!(found.contains("with id 01"), "{found}");
+    let session =
+        UserSession::login(&module, &serial, player.drill_user_pin("root").unwrap()).unwrap();
+    assert_eq!(
+        session.list_keys().unwrap().len(),
+        1,
+        "one root key, nothing else"
+    );
+}
+
+#[test]
 fn a_lone_half_nobody_announced_stops_the_ceremony() {
     let (_lock, module_path) = softhsm();
     let tmp = tempfile::tempdir().unwrap();

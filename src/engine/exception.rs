@@ -78,9 +78,9 @@ impl Engine {
         };
         let id = spec.id_bytes();
         let named = |o: &&KeyObject| o.id == id && o.label == spec.label;
-        let pieces = objects.iter().all(|o| {
-            (o.unnamed() || named(&o)) && o.curve.is_none_or(|c| c == spec.curve)
-        });
+        let pieces = objects
+            .iter()
+            .all(|o| (o.unnamed() || named(&o)) && o.curve.is_none_or(|c| c == spec.curve));
         // At most one object of each half carries the key's names: a whole named pair
         // is a key, not a half.
         let named_halves: Vec<_> = objects.iter().filter(named).map(|o| o.half).collect();

@@ -167,7 +167,7 @@ pub fn swap_public_key(
     label: &str,
     point: &[u8],
 ) {
-    use cryptoki::object::{Attribute, KeyType, ObjectClass};
+    use cryptoki::object::{Attribute, ObjectClass};
     let session = raw_session(module_path, serial, user_pin);
     let public = session
         .find_objects(&[
@@ -186,21 +186,37 @@ pub fn swap_public_key(
         })
         .unwrap();
     session.destroy_object(public[0]).unwrap();
+    create_public_key(&session, Some((id, label)), point);
+}
+
+/// Stores a P-384 public key object with `point`, under `names` (id, label) or with
+/// neither, as SoftHSM leaves an object it was killed while writing.
+fn create_public_key(
+    session: &cryptoki::session::Session,
+    names: Option<(Vec<u8>, &str)>,
+    point: &[u8],
+) {
+    use cryptoki::object::{Attribute, KeyType, ObjectClass};
     let mut ec_point = vec![0x04, point.len() as u8];
     ec_point.extend_from_slice(point);
-    session
-        .create_object(&[
-            Attribute::Class(ObjectClass::PUBLIC_KEY),
-            Attribute::KeyType(KeyType::EC),
-            Attribute::Token(true),
-            Attribute::Private(false),
-            Attribute::Verify(true),
-            Attribute::Id(id),
-            Attribute::Label(label.as_bytes().to_vec()),
-            Attribute::EcParams(
-                ceremony::hsm::curve_params_der(ceremony::pki::Curve::P384).to_vec(),
-            ),
-            Attribute::EcPoint(ec_point),
-        ])
-        .unwrap();
+    let mut template = vec![
+        Attribute::Class(ObjectClass::PUBLIC_KEY),
+        Attribute::KeyType(KeyType::EC),
+        Attribute::Token(true),
+        Attribute::Private(false),
+        Attribute::Verify(true),
+        Attribute::EcParams(ceremony::hsm::curve_params_der(ceremony::pki::Curve::P384).to_vec()),
+        Attribute::EcPoint(ec_point),
+    ];
+    if let Some((id, label)) = names {
+        template.push(Attribute::Id(id));
+        template.push(Attribute::Label(label.as_bytes().to_vec()));
+    }
+    session.create_object(&template).unwrap();
+}
+
+/// Adds a public key object with neither id nor label to the token.
+pub fn add_unnamed_public_key(module_path: &Path, serial: &str, user_pin: &str, point: &[u8]) {
+    let session = raw_session(module_path, serial, user_pin);
+    create_public_key(&session, None, point);
 }
