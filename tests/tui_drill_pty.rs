@@ -146,3 +146,34 @@ fn a_pin_typed_into_the_wrong_field_is_never_shown() {
         );
     }
 }
+
+#[test]
+fn refused_initials_keep_the_name_typed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut tty = Tty::start(&args(tmp.path()), "ceremony-e2e-initials");
+    let screen = tty.wait_change("");
+    assert!(
+        screen.contains("The operator introduces themselves"),
+        "{screen}"
+    );
+    tty.type_line("Anna Operator");
+    tty.type_line("AO");
+    let screen = tty.wait_change(&screen);
+    assert!(
+        screen.contains("The witness introduces themselves"),
+        "{screen}"
+    );
+    // The witness takes the operator's initials: refused, the name stays.
+    tty.type_line("Wim Witness");
+    tty.type_line("AO");
+    let screen = tty.wait_change(&screen);
+    assert!(screen.contains("initials AO are taken"), "{screen}");
+    assert!(screen.contains("Name: Wim Witness"), "{screen}");
+    tty.type_line("WW");
+    let screen = tty.wait_change(&screen);
+    assert!(
+        !screen.contains("The witness introduces themselves"),
+        "{screen}"
+    );
+    quit(&mut tty);
+}

@@ -245,8 +245,9 @@ impl App {
 
     fn answer_for(&mut self, need: &Need) -> Option<Answer> {
         match need {
+            // The name stays in its field: refused initials are typed again alone.
             Need::Participant { .. } => Some(Answer::Participant {
-                name: self.fields[0].take(),
+                name: self.fields[0].copy_text(),
                 initials: self.fields[1].take(),
             }),
             Need::ChooseToken { tokens, .. } => tokens.get(self.selected).map(|t| Answer::Token {

@@ -91,6 +91,13 @@ impl Field {
         std::mem::replace(&mut self.text, empty()).to_string()
     }
 
+    /// A copy of the text, for a field that never holds a secret (a name); the field
+    /// keeps it.
+    pub fn copy_text(&self) -> String {
+        debug_assert!(self.kind == Kind::Text, "never copy a PIN field");
+        self.text.to_string()
+    }
+
     /// Compares with another field without copying either.
     pub fn same_text(&self, other: &Field) -> bool {
         *self.text == *other.text
