@@ -133,12 +133,7 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
             .spawn(move || inbox::watch(state))
             .map_err(|e| DaemonError::Serve(format!("starting the inbox watcher: {e}")))?
     };
-    let result = if std::env::var_os("CEREMONYD_EXPERIMENT_THREADS").is_some() {
-        drop(runtime);
-        per_thread(state.clone())
-    } else {
-        runtime.block_on(listen(state.clone()))
-    };
+    let result = runtime.block_on(listen(state.clone()));
     state.stop.store(true, Ordering::Relaxed);
     let _ = watcher.join();
     result
@@ -169,72 +164,6 @@ async fn listen(state: Arc<State>) -> Result<(), DaemonError> {
     accept::accept_loop(state, listener, stop).await;
     log::info("serve.stopping", &[("addr", &addr)]);
     Ok(())
-}
-
-fn current_thread() -> Result<tokio::runtime::Runtime, DaemonError> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .enable_time()
-        .build()
-        .map_err(|e| DaemonError::Serve(format!("starting the runtime: {e}")))
-}
-
-/// Experiment: one single-threaded runtime per worker thread, all accepting on the
-/// same listening socket.
-fn per_thread(state: Arc<State>) -> Result<(), DaemonError> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let listen = state.config.serve.listen;
-    let std_listener = std::net::TcpListener::bind(listen)
-        .and_then(|l| l.set_nonblocking(true).map(|()| l))
-        .map_err(|e| DaemonError::Serve(format!("bind {listen}: {e}")))?;
-    let addr = std_listener
-        .local_addr()
-        .map_err(|e| DaemonError::Serve(e.to_string()))?;
-    let generation = state.snapshot().generation.map_or(-1, i64::from);
-    let (tx, rx) = tokio::sync::watch::channel(false);
-    let mut threads = Vec::new();
-    for _ in 1..state.config.serve.worker_threads {
-        let l = std_listener
-            .try_clone()
-            .map_err(|e| DaemonError::Serve(e.to_string()))?;
-        let (state, mut rx) = (state.clone(), rx.clone());
-        let rt = current_thread()?;
-        threads.push(std::thread::spawn(move || {
-            rt.block_on(async move {
-                if let Ok(listener) = tokio::net::TcpListener::from_std(l) {
-                    let stop = async move {
-                        let _ = rx.wait_for(|v| *v).await;
-                    };
-                    accept::accept_loop(state, listener, stop).await;
-                }
-            });
-        }));
-    }
-    let rt = current_thread()?;
-    let result = rt.block_on(async move {
-        let listener = tokio::net::TcpListener::from_std(std_listener)
-            .map_err(|e| DaemonError::Serve(e.to_string()))?;
-        log::info(
-            "serve.listening",
-            &[("addr", &addr), ("generation", &generation)],
-        );
-        let sig = |k| signal(k).map_err(|e| DaemonError::Serve(format!("signal handler: {e}")));
-        let (mut term, mut int) = (sig(SignalKind::terminate())?, sig(SignalKind::interrupt())?);
-        let stop = async move {
-            tokio::select! {
-                _ = term.recv() => {},
-                _ = int.recv() => {},
-            }
-            let _ = tx.send(true);
-        };
-        accept::accept_loop(state, listener, stop).await;
-        Ok(())
-    });
-    for t in threads {
-        let _ = t.join();
-    }
-    log::info("serve.stopping", &[("addr", &addr)]);
-    result
 }
 
 /// Raises the soft limit on open files to the hard one (as Go programs do), and warns
