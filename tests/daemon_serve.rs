@@ -509,3 +509,213 @@ fn bad_config_is_reported(d: &Path) {
         assert!(t.contains(path), "{path:?} missing:\n{t}");
     }
 }
+
+/// A CA folder with the root-ceremony drill installed, and a serve configuration for it
+/// with `serve_extra` appended to `[serve]`.
+fn served_ca(d: &Path, serve_extra: &str) -> std::path::PathBuf {
+    let bundle = d.join("bundle");
+    let fp = rehearse("root-ceremony.toml", &bundle, None);
+    std::fs::create_dir_all(d.join("ca/config")).unwrap();
+    std::fs::write(d.join("ca/config/ca.json"), phase1_ca_json()).unwrap();
+    let out = ceremonyd()
+        .arg("import")
+        .arg(&bundle)
+        .args(["--root-fingerprint", &fp, "--allow-drill", "--ca-dir"])
+        .arg(d.join("ca"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let config = d.join("ceremonyd.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[ca]\ndir = \"{}\"\n[serve]\nlisten = \"127.0.0.1:0\"\n{serve_extra}",
+            d.join("ca").display()
+        ),
+    )
+    .unwrap();
+    config
+}
+
+fn connect(s: &Server) -> std::net::TcpStream {
+    let c = std::net::TcpStream::connect(s.base.trim_start_matches("http://")).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    c
+}
+
+/// Reads one answer (head and `Content-Length` body) off a kept-alive connection.
+fn answer(c: &mut std::net::TcpStream) -> (String, Vec<u8>) {
+    let mut raw = Vec::new();
+    let mut byte = [0u8; 1];
+    while !raw.ends_with(b"\r\n\r\n") {
+        let n = c.read(&mut byte).unwrap();
+        assert_eq!(n, 1, "closed after {:?}", String::from_utf8_lossy(&raw));
+        raw.push(byte[0]);
+    }
+    let head = String::from_utf8(raw).unwrap();
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Content-Length: "))
+        .map_or(0, |v| v.trim().parse().unwrap());
+    let mut body = vec![0; len];
+    c.read_exact(&mut body).unwrap();
+    (head, body)
+}
+
+/// Everything until the server closes; panics if it does not within the read timeout.
+fn until_closed(c: &mut std::net::TcpStream) -> String {
+    let mut all = Vec::new();
+    c.read_to_end(&mut all)
+        .expect("the server closes the connection");
+    String::from_utf8_lossy(&all).into_owned()
+}
+
+fn get(c: &mut std::net::TcpStream, path: &str) -> (String, Vec<u8>) {
+    c.write_all(format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes())
+        .unwrap();
+    answer(c)
+}
+
+#[test]
+fn limits_answer_and_close() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = served_ca(tmp.path(), "header_timeout_seconds = 2\n");
+    let server = Server::start(&config);
+
+    // A head over 16 KiB: 431, then the connection closes.
+    let mut c = connect(&server);
+    let big = format!(
+        "GET /roots.pem HTTP/1.1\r\nHost: t\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(20_000)
+    );
+    c.write_all(big.as_bytes()).unwrap();
+    let text = until_closed(&mut c);
+    assert!(text.starts_with("HTTP/1.1 431 "), "{text}");
+    assert!(text.contains("\r\nConnection: close\r\n"), "{text}");
+
+    // A request line over 16 KiB: 414.
+    let mut c = connect(&server);
+    c.write_all(format!("GET /{} HTTP/1.1\r\n", "a".repeat(20_000)).as_bytes())
+        .unwrap();
+    assert!(until_closed(&mut c).starts_with("HTTP/1.1 414 "));
+
+    // A body announced (and partly sent): 413, closed, the body never read.
+    let mut c = connect(&server);
+    c.write_all(b"GET /roots.pem HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000\r\n\r\nxxxx")
+        .unwrap();
+    let text = until_closed(&mut c);
+    assert!(text.starts_with("HTTP/1.1 413 "), "{text}");
+
+    // Not HTTP: 400 and closed; pipelined requests: answered in order on one connection.
+    let mut c = connect(&server);
+    c.write_all(b"hello\r\n\r\n").unwrap();
+    assert!(until_closed(&mut c).starts_with("HTTP/1.1 400 "));
+    let mut c = connect(&server);
+    c.write_all(b"GET /health HTTP/1.1\r\n\r\nHEAD /roots.pem HTTP/1.1\r\n\r\nGET /nope HTTP/1.1\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let (h1, b1) = answer(&mut c);
+    assert!(h1.starts_with("HTTP/1.1 200 ") && b1.ends_with(b"\"generation\":1}\n"));
+    let h2 = {
+        let mut raw = Vec::new();
+        let mut byte = [0u8; 1];
+        while !raw.ends_with(b"\r\n\r\n") {
+            c.read_exact(&mut byte).unwrap();
+            raw.push(byte[0]);
+        }
+        String::from_utf8(raw).unwrap()
+    };
+    assert!(
+        h2.starts_with("HTTP/1.1 200 ") && h2.contains("Content-Length: "),
+        "{h2}"
+    );
+    let rest = until_closed(&mut c);
+    assert!(rest.starts_with("HTTP/1.1 404 "), "{rest}");
+    server.stop();
+}
+
+#[test]
+fn a_slow_client_is_cut_while_a_fast_one_is_answered() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = served_ca(tmp.path(), "header_timeout_seconds = 2\n");
+    let server = Server::start(&config);
+    let mut slow = connect(&server);
+    let mut slow_reader = slow.try_clone().unwrap();
+    // The slow client: one byte of a head that never ends, every 200 ms.
+    let cut = std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        let text = format!("GET /roots.pem HTTP/1.1\r\nX-Slow: {}", "a".repeat(200));
+        for b in text.bytes() {
+            if slow.write_all(&[b]).is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let n = slow_reader.read(&mut buf).unwrap_or(0);
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    });
+    // Meanwhile a fast client is answered, on one connection and on new ones.
+    let mut fast = connect(&server);
+    let mut answered = 0;
+    while !cut.is_finished() {
+        let (head, body) = get(&mut fast, "/roots.pem");
+        assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
+        assert!(body.starts_with(b"-----BEGIN CERTIFICATE-----"));
+        let (head, _) = get(&mut connect(&server), "/health");
+        assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
+        answered += 1;
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let slow_got = cut.join().unwrap();
+    assert!(
+        slow_got.is_empty() || slow_got.starts_with("HTTP/1.1 408 "),
+        "{slow_got}"
+    );
+    assert!(answered > 0);
+    server.stop();
+}
+
+#[test]
+fn connections_over_the_cap_are_refused_and_serving_goes_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = served_ca(
+        tmp.path(),
+        "max_connections = 4\nidle_timeout_seconds = 60\n",
+    );
+    let server = Server::start(&config);
+    // Four kept-alive connections take every slot.
+    let mut held: Vec<_> = (0..4)
+        .map(|_| {
+            let mut c = connect(&server);
+            assert!(get(&mut c, "/health").0.starts_with("HTTP/1.1 200 "));
+            c
+        })
+        .collect();
+    // A fifth waits for a slot, finds none, and is told so before being closed.
+    let mut fifth = connect(&server);
+    fifth
+        .write_all(b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    let text = until_closed(&mut fifth);
+    assert!(text.starts_with("HTTP/1.1 503 "), "{text}");
+    assert!(text.contains("\r\nRetry-After: 1\r\n"), "{text}");
+    // The held connections still work...
+    for c in &mut held {
+        assert!(get(c, "/roots.pem").0.starts_with("HTTP/1.1 200 "));
+    }
+    // ...until they have been idle for a while: then a newcomer gets a slot from them.
+    std::thread::sleep(Duration::from_millis(1500));
+    let mut newcomer = connect(&server);
+    let (head, _) = get(&mut newcomer, "/roots.pem");
+    assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
+    let closed = held
+        .iter_mut()
+        .map(until_closed)
+        .filter(String::is_empty)
+        .count();
+    assert_eq!(closed, 4, "idle connections give their slots up");
+    drop(newcomer);
+    // And the server goes on serving.
+    let r = server.get("/roots.pem", &[]);
+    assert_eq!(r.status, 200);
+    server.stop();
+}

@@ -120,7 +120,7 @@ impl Default for Config {
                 listen: SocketAddr::from(([127, 0, 0, 1], 9480)),
                 inbox: None,
                 poll_seconds: 5,
-                max_connections: 256,
+                max_connections: 2048,
                 header_timeout_seconds: 10,
                 idle_timeout_seconds: 30,
                 worker_threads: 2,

@@ -18,6 +18,21 @@ pub fn http_date(unix: i64) -> String {
         .unwrap_or_else(|| "Thu, 01 Jan 1970 00:00:00 GMT".into())
 }
 
+/// Appends `Date: <now>\r\n`, formatted at most once a second on each thread.
+pub fn date_field(now: i64, out: &mut Vec<u8>) {
+    thread_local! {
+        static LINE: std::cell::RefCell<(i64, String)> =
+            const { std::cell::RefCell::new((i64::MIN, String::new())) };
+    }
+    LINE.with_borrow_mut(|(at, line)| {
+        if *at != now {
+            *line = format!("Date: {}\r\n", http_date(now));
+            *at = now;
+        }
+        out.extend_from_slice(line.as_bytes());
+    });
+}
+
 /// An IMF-fixdate as unix seconds.
 pub fn parse_http_date(text: &str) -> Option<i64> {
     PrimitiveDateTime::parse(text.trim(), IMF)

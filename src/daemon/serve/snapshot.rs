@@ -1,15 +1,14 @@
 //! What `serve` answers with, loaded once from the current generation into memory: each
-//! file with its content type, strong ETag (SHA-256) and Last-Modified, and the dates the
-//! metrics report. A new snapshot replaces the old one whole when the generation changes
-//! or a replaced root's overlap ends.
+//! file with its strong ETag (SHA-256), Last-Modified and the heads of its 200 and 304
+//! answers written out in advance, and the dates the metrics report. A new snapshot
+//! replaces the old one whole when the generation changes or a replaced root's overlap
+//! ends.
 
 use super::httpdate::http_date;
 use crate::daemon::error::DaemonError;
 use crate::daemon::generation::{self, GenerationInfo, publish};
 use crate::daemon::layout::CaDir;
 use crate::fsutil::sha256_hex;
-use bytes::Bytes;
-use hyper::header::HeaderValue;
 use std::collections::HashMap;
 use std::path::Path;
 use time::OffsetDateTime;
@@ -17,13 +16,42 @@ use time::OffsetDateTime;
 /// One servable file.
 #[derive(Debug, Clone)]
 pub struct Resource {
-    pub body: Bytes,
-    pub content_type: HeaderValue,
-    pub etag: HeaderValue,
-    pub last_modified: HeaderValue,
+    pub body: Box<[u8]>,
+    /// The strong validator, quotes included.
+    pub etag: String,
     pub last_modified_unix: i64,
     /// For the CRL: nextUpdate, which sets `Expires` and bounds `max-age`.
     pub expires_unix: Option<i64>,
+    /// Status line and the fields that do not change per request, `Content-Length`
+    /// included; `Date` (and the CRL's `max-age`) are added per answer.
+    pub ok_head: Box<[u8]>,
+    /// The same for 304: validators and caching fields, no content fields.
+    pub not_modified_head: Box<[u8]>,
+}
+
+impl Resource {
+    fn new(body: Vec<u8>, ctype: &str, modified: i64, expires: Option<i64>) -> Resource {
+        let etag = format!("\"{}\"", sha256_hex(&body));
+        let mut caching = format!("ETag: {etag}\r\nLast-Modified: {}\r\n", http_date(modified));
+        match expires {
+            Some(at) => caching.push_str(&format!("Expires: {}\r\n", http_date(at))),
+            None => caching.push_str("Cache-Control: no-cache\r\n"),
+        }
+        let ok_head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\n{caching}",
+            body.len()
+        );
+        Resource {
+            body: body.into_boxed_slice(),
+            etag,
+            last_modified_unix: modified,
+            expires_unix: expires,
+            ok_head: ok_head.into_bytes().into_boxed_slice(),
+            not_modified_head: format!("HTTP/1.1 304 Not Modified\r\n{caching}")
+                .into_bytes()
+                .into_boxed_slice(),
+        }
+    }
 }
 
 /// A served certificate, for the metrics.
@@ -114,18 +142,9 @@ impl Snapshot {
     }
 
     fn add(&mut self, path: &str, body: Vec<u8>, ctype: &str, modified: i64, expires: Option<i64>) {
-        let etag = format!("\"{}\"", sha256_hex(&body));
         self.resources.insert(
             path.to_owned(),
-            Resource {
-                body: Bytes::from(body),
-                content_type: HeaderValue::from_str(ctype).expect("static content type"),
-                etag: HeaderValue::from_str(&etag).expect("hex is a valid header"),
-                last_modified: HeaderValue::from_str(&http_date(modified))
-                    .expect("a date is a valid header"),
-                last_modified_unix: modified,
-                expires_unix: expires,
-            },
+            Resource::new(body, ctype, modified, expires),
         );
     }
 
