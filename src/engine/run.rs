@@ -43,6 +43,112 @@ pub struct EngineConfig {
     pub previous: Option<super::Previous>,
 }
 
+/// Where a verified transcript leaves a ceremony: what [`Engine::open`] resumes from.
+#[derive(Debug)]
+pub struct Replayed {
+    pub state: State,
+    /// The index of the next step to do.
+    pub next: usize,
+    pub durations: Vec<Option<Duration>>,
+    pub participants_recorded: bool,
+    /// A key generation the transcript announced but never recorded as done.
+    pub interrupted: Option<super::keygen::KeyIntent>,
+}
+
+/// Rebuilds a ceremony's state from the records of its verified transcript, starting
+/// from `state` (what a rotation takes over from its previous bundle). The transcript
+/// must be of `checklist`, in `mode`, started from the previous bundle sealed
+/// `previous_seal`. [`Engine::open`] resumes through this; the fuzz targets in
+/// `tests/fuzz` call it directly.
+pub fn replay(
+    records: &[super::transcript::Record],
+    checklist: &Loaded,
+    mode: Mode,
+    previous_seal: Option<&str>,
+    state: State,
+) -> Result<Replayed, EngineError> {
+    let steps = &checklist.checklist.steps;
+    let mut out = Replayed {
+        state,
+        next: 0,
+        durations: vec![None; steps.len()],
+        participants_recorded: false,
+        interrupted: None,
+    };
+    for record in records {
+        let bad = |problem: String| EngineError::Replay {
+            seq: record.seq,
+            problem,
+        };
+        match record.kind {
+            RecordKind::Header => check_header(&record.body, checklist, mode, previous_seal)?,
+            RecordKind::Participants => {
+                let people: BTreeMap<Role, Person> =
+                    serde_json::from_value(record.body.clone()).map_err(|e| bad(e.to_string()))?;
+                out.state.participants = people;
+                out.participants_recorded = true;
+            }
+            RecordKind::Step => {
+                let index = record.body["index"].as_u64().unwrap_or(u64::MAX) as usize;
+                let id = record.body["id"].as_str().unwrap_or_default();
+                let expected = steps.get(out.next).map(|s| s.id.as_str());
+                if index != out.next || expected != Some(id) {
+                    return Err(bad(format!(
+                        "step {id:?} at index {index}, expected the checklist's step {} next",
+                        out.next
+                    )));
+                }
+                let facts: StepFacts = serde_json::from_value(record.body["facts"].clone())
+                    .map_err(|e| bad(format!("facts: {e}")))?;
+                out.state.apply(&facts);
+                if let Some(slot) = out.durations.get_mut(index) {
+                    *slot = record.body["seconds"].as_f64().map(Duration::from_secs_f64);
+                }
+                out.next += 1;
+            }
+            RecordKind::Error | RecordKind::Resumed | RecordKind::Intent => {}
+        }
+    }
+    out.interrupted = super::keygen::KeyIntent::interrupted(records);
+    Ok(out)
+}
+
+fn check_header(
+    body: &serde_json::Value,
+    checklist: &Loaded,
+    mode: Mode,
+    previous_seal: Option<&str>,
+) -> Result<(), EngineError> {
+    let found = body["checklist_sha256"].as_str().unwrap_or_default();
+    if found != checklist.sha256_hex {
+        return Err(EngineError::WrongChecklist {
+            expected: checklist.sha256_hex.clone(),
+            found: found.to_string(),
+        });
+    }
+    let found_mode = body["mode"].as_str().unwrap_or_default();
+    if found_mode != mode.name() {
+        return Err(EngineError::WrongMode {
+            expected: mode.name().into(),
+            found: found_mode.into(),
+        });
+    }
+    let started_from = body["previous"]["seal"].as_str();
+    if started_from != previous_seal {
+        let name = |s: Option<&str>| {
+            s.map_or("no previous bundle".to_string(), |s| {
+                format!("the bundle sealed {s}")
+            })
+        };
+        return Err(EngineError::Previous(format!(
+            "the working folder's ceremony was started from {}, but this run was given {}; resume with the same --previous",
+            name(started_from),
+            name(previous_seal)
+        )));
+    }
+    Ok(())
+}
+
 /// Faults a real token cannot produce on demand, injected by tests: the engine stops
 /// where a power cut or a killed process would, writing nothing more.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,12 +260,10 @@ impl Engine {
             )),
             None => Ok(()),
             Some(previous) => {
-                self.expected_serials = super::previous::seed(checklist, previous, &mut self.state)?;
                 // Fails now, before any key is made, if the CRL cannot be signed later.
-                super::previous::crl_revocations(checklist, Some(previous))?;
-                if checklist.crl.is_some() {
-                    super::previous::crl_number(checklist, Some(previous))?;
-                }
+                let (state, serials) = super::previous::take_over(checklist, previous)?;
+                self.state = state;
+                self.expected_serials = serials;
                 Ok(())
             }
         }
@@ -195,76 +299,18 @@ impl Engine {
 
     /// Rebuilds the state from a verified transcript.
     fn replay(&mut self) -> Result<(), EngineError> {
-        let records = self.transcript.records().to_vec();
-        for record in &records {
-            let bad = |problem: String| EngineError::Replay {
-                seq: record.seq,
-                problem,
-            };
-            match record.kind {
-                RecordKind::Header => self.check_header(&record.body)?,
-                RecordKind::Participants => {
-                    let people: BTreeMap<Role, Person> =
-                        serde_json::from_value(record.body.clone())
-                            .map_err(|e| bad(e.to_string()))?;
-                    self.state.participants = people;
-                    self.participants_recorded = true;
-                }
-                RecordKind::Step => {
-                    let index = record.body["index"].as_u64().unwrap_or(u64::MAX) as usize;
-                    let id = record.body["id"].as_str().unwrap_or_default();
-                    if index != self.next
-                        || self.next >= self.durations.len()
-                        || id != self.step_id(index)
-                    {
-                        return Err(bad(format!(
-                            "step {id:?} at index {index}, expected the checklist's step {} next",
-                            self.next
-                        )));
-                    }
-                    let facts: StepFacts = serde_json::from_value(record.body["facts"].clone())
-                        .map_err(|e| bad(format!("facts: {e}")))?;
-                    self.state.apply(&facts);
-                    self.durations[index] =
-                        record.body["seconds"].as_f64().map(Duration::from_secs_f64);
-                    self.next += 1;
-                }
-                RecordKind::Error | RecordKind::Resumed | RecordKind::Intent => {}
-            }
-        }
-        self.interrupted = super::keygen::KeyIntent::interrupted(&records);
-        Ok(())
-    }
-
-    fn check_header(&self, body: &serde_json::Value) -> Result<(), EngineError> {
-        let found = body["checklist_sha256"].as_str().unwrap_or_default();
-        if found != self.cfg.checklist.sha256_hex {
-            return Err(EngineError::WrongChecklist {
-                expected: self.cfg.checklist.sha256_hex.clone(),
-                found: found.to_string(),
-            });
-        }
-        let mode = body["mode"].as_str().unwrap_or_default();
-        if mode != self.cfg.mode.name() {
-            return Err(EngineError::WrongMode {
-                expected: self.cfg.mode.name().into(),
-                found: mode.into(),
-            });
-        }
-        let started_from = body["previous"]["seal"].as_str();
-        let given = self.cfg.previous.as_ref().map(|p| p.seal.as_str());
-        if started_from != given {
-            let name = |s: Option<&str>| {
-                s.map_or("no previous bundle".to_string(), |s| {
-                    format!("the bundle sealed {s}")
-                })
-            };
-            return Err(EngineError::Previous(format!(
-                "the working folder's ceremony was started from {}, but this run was given {}; resume with the same --previous",
-                name(started_from),
-                name(given)
-            )));
-        }
+        let replayed = replay(
+            self.transcript.records(),
+            &self.cfg.checklist,
+            self.cfg.mode,
+            self.cfg.previous.as_ref().map(|p| p.seal.as_str()),
+            std::mem::take(&mut self.state),
+        )?;
+        self.state = replayed.state;
+        self.next = replayed.next;
+        self.durations = replayed.durations;
+        self.participants_recorded = replayed.participants_recorded;
+        self.interrupted = replayed.interrupted;
         Ok(())
     }
 

@@ -99,31 +99,18 @@ impl Transcript {
     /// chain is never repaired.
     pub fn open_for_resume(path: &Path) -> Result<(Transcript, Option<TornTail>), TranscriptError> {
         let bytes = fsutil::read(path)?;
-        let cut = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-        if cut == bytes.len() {
-            return Ok((Transcript::open(path)?, None));
-        }
-        let broken = |(line, problem)| TranscriptError::Broken {
-            path: path.to_path_buf(),
-            line,
-            problem,
-        };
-        let (records, head) = verify_chain(&bytes[..cut]).map_err(broken)?;
-        let tail = bytes[cut..].to_vec();
-        let torn = TornTail {
-            file: String::new(),
-            bytes: tail.len(),
-            sha256: sha256_hex(&tail),
-            after_seq: records.len() as u64,
-            cut_at: cut as u64,
-            tail,
-        };
+        let (records, head, torn) =
+            split_for_resume(&bytes).map_err(|(line, problem)| TranscriptError::Broken {
+                path: path.to_path_buf(),
+                line,
+                problem,
+            })?;
         let transcript = Transcript {
             path: path.to_path_buf(),
             records,
             head,
         };
-        Ok((transcript, Some(torn)))
+        Ok((transcript, torn))
     }
 
     /// Writes the torn tail into `transcript.torn-<hash>.bin` beside the transcript
@@ -198,6 +185,28 @@ impl Transcript {
         self.records.push(record);
         Ok(self.records.last().expect("just pushed"))
     }
+}
+
+/// What [`Transcript::open_for_resume`] makes of a transcript's bytes: the complete
+/// lines, verified, with their head, and the unfinished last line a crash left, if any.
+pub fn split_for_resume(
+    bytes: &[u8],
+) -> Result<(Vec<Record>, String, Option<TornTail>), (usize, String)> {
+    let cut = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let (complete, tail) = bytes.split_at(cut);
+    let (records, head) = verify_chain(complete)?;
+    if tail.is_empty() {
+        return Ok((records, head, None));
+    }
+    let torn = TornTail {
+        file: String::new(),
+        bytes: tail.len(),
+        sha256: sha256_hex(tail),
+        after_seq: records.len() as u64,
+        cut_at: cut as u64,
+        tail: tail.to_vec(),
+    };
+    Ok((records, head, Some(torn)))
 }
 
 /// Checks every line's sequence number and back-link; returns the records and the head.
