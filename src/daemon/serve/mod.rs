@@ -148,7 +148,18 @@ async fn connection(state: Arc<State>, stream: tokio::net::TcpStream) {
     let cfg = &state.config.serve;
     let _ = stream.set_nodelay(true);
     let idle = Duration::from_secs(cfg.idle_timeout_seconds);
-    let io = TokioIo::new(io::TimedIo::new(stream, idle));
+    serve_io(state, io::TimedIo::new(stream, idle)).await;
+}
+
+/// Serves HTTP/1.1 requests read from `io` until it ends or fails: every accepted
+/// connection goes through here (over the idle-timeout stream); the fuzz target of the request
+/// handling (`tests/fuzz`) feeds it bytes from memory.
+pub async fn serve_io<I>(state: Arc<State>, io: I)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let cfg = &state.config.serve;
+    let io = TokioIo::new(io);
     let service = {
         let state = state.clone();
         service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
