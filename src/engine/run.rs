@@ -101,8 +101,15 @@ pub fn replay(
                 let facts: StepFacts = serde_json::from_value(record.body["facts"].clone())
                     .map_err(|e| bad(format!("facts: {e}")))?;
                 out.state.apply(&facts);
+                // An edited transcript can say anything here; a duration that is none
+                // (negative, too large) is a problem, not a panic.
+                let seconds = record.body["seconds"].as_f64();
+                let duration = seconds
+                    .map(Duration::try_from_secs_f64)
+                    .transpose()
+                    .map_err(|e| bad(format!("seconds: {e}")))?;
                 if let Some(slot) = out.durations.get_mut(index) {
-                    *slot = record.body["seconds"].as_f64().map(Duration::from_secs_f64);
+                    *slot = duration;
                 }
                 out.next += 1;
             }
@@ -586,5 +593,69 @@ impl Engine {
         let Engine { cfg, sessions, .. } = self;
         drop(sessions);
         cfg.module
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::transcript::{GENESIS, Record};
+
+    fn root_ceremony() -> Loaded {
+        let text = include_str!("../../checklists/root-ceremony.toml");
+        Loaded {
+            checklist: crate::checklist::parse_str(text).unwrap(),
+            sha256_hex: crate::fsutil::sha256_hex(text.as_bytes()),
+            path: "root-ceremony.toml".into(),
+        }
+    }
+
+    fn record(seq: u64, kind: RecordKind, body: serde_json::Value) -> Record {
+        Record {
+            seq,
+            prev: GENESIS.into(),
+            at: "2026-12-03T12:00:00Z".into(),
+            kind,
+            body,
+        }
+    }
+
+    /// Found while writing the transcript_resume fuzz target (not by its runs): a step
+    /// record whose `seconds` is negative or too large for a duration made the resume
+    /// panic in `Duration::from_secs_f64`. `tests/fuzz/seeds/transcript_resume/
+    /// negative-seconds` is the same input for the fuzz target.
+    #[test]
+    fn a_step_duration_that_is_no_duration_is_a_replay_error_not_a_panic() {
+        let checklist = root_ceremony();
+        let header = json!({"checklist_sha256": checklist.sha256_hex, "mode": "drill"});
+        for seconds in [json!(-1.0), json!(1e300)] {
+            let records = [
+                record(0, RecordKind::Header, header.clone()),
+                record(
+                    1,
+                    RecordKind::Step,
+                    json!({"index": 0, "id": "preflight", "facts": {"kind": "instruction"},
+                           "seconds": seconds}),
+                ),
+            ];
+            match replay(&records, &checklist, Mode::Drill, None, State::default()) {
+                Err(EngineError::Replay { seq: 1, problem }) => {
+                    assert!(problem.starts_with("seconds: "), "{problem}")
+                }
+                other => panic!("{seconds}: {other:?}"),
+            }
+        }
+        let records = [
+            record(0, RecordKind::Header, header),
+            record(
+                1,
+                RecordKind::Step,
+                json!({"index": 0, "id": "preflight", "facts": {"kind": "instruction"},
+                       "seconds": 1.5}),
+            ),
+        ];
+        let replayed = replay(&records, &checklist, Mode::Drill, None, State::default()).unwrap();
+        assert_eq!(replayed.next, 1);
+        assert_eq!(replayed.durations[0], Some(Duration::from_millis(1500)));
     }
 }
