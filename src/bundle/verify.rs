@@ -273,24 +273,21 @@ fn check_certificates(m: &Manifest, get: &Get<'_>, problems: &mut Vec<String>) -
         .filter(|c| c.issuer.is_none())
         .map(|c| c.name.as_str())
         .collect();
-    if roots.len() != 1 {
+    let [root] = roots.as_slice() else {
         problems.push(format!(
             "bundle.json: {} self-signed certificates ({}); a bundle has exactly one root",
             roots.len(),
             roots.join(", ")
         ));
         return None;
-    }
+    };
     for cert in &m.certificates {
-        if !chains_to(m, &cert.name, roots[0]) {
-            problems.push(format!(
-                "{}: does not chain to the root {}",
-                cert.file, roots[0]
-            ));
+        if !chains_to(m, &cert.name, root) {
+            problems.push(format!("{}: does not chain to the root {root}", cert.file));
         }
     }
     if let Some(crl) = &m.crl
-        && !chains_to(m, &crl.issuer, roots[0])
+        && !chains_to(m, &crl.issuer, root)
     {
         problems.push(format!(
             "{}: its issuer {} does not chain to the root",

@@ -118,7 +118,8 @@ impl Transcript {
     /// during an earlier attempt, gets a numbered sibling), then cuts the transcript
     /// back to its complete lines. Sets `torn.file`.
     pub fn set_aside(&self, torn: &mut TornTail) -> Result<(), TranscriptError> {
-        let stem = format!("transcript.torn-{}", &torn.sha256[..16]);
+        let short = torn.sha256.get(..16).unwrap_or(&torn.sha256);
+        let stem = format!("transcript.torn-{short}");
         for n in 0.. {
             let file = match n {
                 0 => format!("{stem}.bin"),
