@@ -99,7 +99,7 @@ impl Transcript {
     /// chain is never repaired.
     pub fn open_for_resume(path: &Path) -> Result<(Transcript, Option<TornTail>), TranscriptError> {
         let bytes = fsutil::read(path)?;
-        let (records, head, torn) =
+        let resumable =
             split_for_resume(&bytes).map_err(|(line, problem)| TranscriptError::Broken {
                 path: path.to_path_buf(),
                 line,
@@ -107,10 +107,10 @@ impl Transcript {
             })?;
         let transcript = Transcript {
             path: path.to_path_buf(),
-            records,
-            head,
+            records: resumable.records,
+            head: resumable.head,
         };
-        Ok((transcript, torn))
+        Ok((transcript, resumable.torn))
     }
 
     /// Writes the torn tail into `transcript.torn-<hash>.bin` beside the transcript
@@ -188,16 +188,29 @@ impl Transcript {
     }
 }
 
-/// What [`Transcript::open_for_resume`] makes of a transcript's bytes: the complete
-/// lines, verified, with their head, and the unfinished last line a crash left, if any.
-pub fn split_for_resume(
-    bytes: &[u8],
-) -> Result<(Vec<Record>, String, Option<TornTail>), (usize, String)> {
+/// A transcript's bytes as a resume reads them.
+#[derive(Debug)]
+pub struct Resumable {
+    /// The complete lines, verified.
+    pub records: Vec<Record>,
+    /// SHA-256 of the last complete line.
+    pub head: String,
+    /// The unfinished last line a crash left, if any.
+    pub torn: Option<TornTail>,
+}
+
+/// What [`Transcript::open_for_resume`] makes of a transcript's bytes; a broken chain is
+/// the line number and the problem.
+pub fn split_for_resume(bytes: &[u8]) -> Result<Resumable, (usize, String)> {
     let cut = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
     let (complete, tail) = bytes.split_at(cut);
     let (records, head) = verify_chain(complete)?;
     if tail.is_empty() {
-        return Ok((records, head, None));
+        return Ok(Resumable {
+            records,
+            head,
+            torn: None,
+        });
     }
     let torn = TornTail {
         file: String::new(),
@@ -207,7 +220,11 @@ pub fn split_for_resume(
         cut_at: cut as u64,
         tail: tail.to_vec(),
     };
-    Ok((records, head, Some(torn)))
+    Ok(Resumable {
+        records,
+        head,
+        torn: Some(torn),
+    })
 }
 
 /// Checks every line's sequence number and back-link; returns the records and the head.

@@ -39,10 +39,10 @@ fuzz_target!(|data: &[u8]| {
     } else {
         Mode::Drill
     };
-    let Ok((records, _head, _torn)) = ceremony::engine::transcript::split_for_resume(bytes) else {
+    let Ok(resumable) = ceremony::engine::transcript::split_for_resume(bytes) else {
         return;
     };
-    match ceremony::engine::replay(&records, root(), mode, None, State::default()) {
+    match ceremony::engine::replay(&resumable.records, root(), mode, None, State::default()) {
         Ok(replayed) => {
             let _ = serde_json::to_string(&replayed.interrupted);
         }
