@@ -17,7 +17,9 @@ pub use manifest::{
     PreviousRef, RevokedRef, SupersededCert, key_uri, token_uri,
 };
 pub use report::drill_report;
-pub use verify::{Verified, problems_report, verify, verify_contents};
+pub use verify::{
+    Verified, problems_report, verify, verify_contents, verify_contents_files, verify_files,
+};
 
 /// Name of the checksum file; it covers every other file but the sheet.
 pub const SUMS: &str = "SHA256SUMS";

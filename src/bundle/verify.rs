@@ -8,6 +8,7 @@ use crate::engine::transcript::verify_chain;
 use crate::fsutil::sha256_hex;
 use crate::pki::{self, Fingerprint};
 use std::collections::BTreeMap;
+use std::io;
 use std::path::Path;
 
 /// Files that may sit in a bundle without being listed in `SHA256SUMS`: the sheet prints
@@ -26,12 +27,63 @@ pub struct Verified {
     pub notes: Vec<String>,
 }
 
+/// Where a bundle's files are read from: its folder, or the same names and bytes held in
+/// memory ([`verify_files`], which the fuzz targets use).
+#[derive(Clone, Copy)]
+enum Folder<'a> {
+    Disk(&'a Path),
+    Memory(&'a BTreeMap<String, Vec<u8>>),
+}
+
+impl Folder<'_> {
+    fn read(&self, name: &str) -> io::Result<Vec<u8>> {
+        match self {
+            Folder::Disk(dir) => std::fs::read(dir.join(name)),
+            Folder::Memory(files) => files
+                .get(name)
+                .cloned()
+                .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound)),
+        }
+    }
+
+    /// The names of the files present.
+    fn names(&self) -> Vec<String> {
+        match self {
+            Folder::Disk(dir) => std::fs::read_dir(dir)
+                .map(|entries| {
+                    entries
+                        .flatten()
+                        .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            Folder::Memory(files) => files.keys().cloned().collect(),
+        }
+    }
+}
+
 /// Checks the bundle in `dir`, its fingerprint sheet included; with `expected_root`, the
 /// root must have that fingerprint.
 pub fn verify(dir: &Path, expected_root: Option<&Fingerprint>) -> Result<Verified, Vec<String>> {
-    let mut verified = verify_contents(dir, expected_root)?;
+    verify_folder(Folder::Disk(dir), expected_root)
+}
+
+/// [`verify`] of a bundle folder held in memory: file name to bytes, exactly the files
+/// the folder would hold. The same checks, for the fuzz targets (`tests/fuzz`).
+pub fn verify_files(
+    files: &BTreeMap<String, Vec<u8>>,
+    expected_root: Option<&Fingerprint>,
+) -> Result<Verified, Vec<String>> {
+    verify_folder(Folder::Memory(files), expected_root)
+}
+
+fn verify_folder(
+    folder: Folder<'_>,
+    expected_root: Option<&Fingerprint>,
+) -> Result<Verified, Vec<String>> {
+    let mut verified = verify_contents_of(folder, expected_root)?;
     let mut problems = Vec::new();
-    check_sheet(dir, &mut verified, &mut problems);
+    check_sheet(folder, &mut verified, &mut problems);
     if problems.is_empty() {
         Ok(verified)
     } else {
@@ -46,8 +98,23 @@ pub fn verify_contents(
     dir: &Path,
     expected_root: Option<&Fingerprint>,
 ) -> Result<Verified, Vec<String>> {
+    verify_contents_of(Folder::Disk(dir), expected_root)
+}
+
+/// [`verify_contents`] of a bundle folder held in memory, as in [`verify_files`].
+pub fn verify_contents_files(
+    files: &BTreeMap<String, Vec<u8>>,
+    expected_root: Option<&Fingerprint>,
+) -> Result<Verified, Vec<String>> {
+    verify_contents_of(Folder::Memory(files), expected_root)
+}
+
+fn verify_contents_of(
+    folder: Folder<'_>,
+    expected_root: Option<&Fingerprint>,
+) -> Result<Verified, Vec<String>> {
     let mut problems = Vec::new();
-    let files = match read_sums(dir, &mut problems) {
+    let files = match read_sums(folder, &mut problems) {
         Some(files) => files,
         None => return Err(problems),
     };
@@ -99,8 +166,16 @@ pub fn verify_contents(
 
 /// Reads `SHA256SUMS`, checks every listed file and that nothing else is present.
 /// Returns every listed file's bytes, and `SHA256SUMS` itself.
-fn read_sums(dir: &Path, problems: &mut Vec<String>) -> Option<BTreeMap<String, Vec<u8>>> {
-    let sums = match std::fs::read_to_string(dir.join(SUMS)) {
+fn read_sums(folder: Folder<'_>, problems: &mut Vec<String>) -> Option<BTreeMap<String, Vec<u8>>> {
+    let text = folder.read(SUMS).and_then(|bytes| {
+        String::from_utf8(bytes).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                "stream did not contain valid UTF-8",
+            )
+        })
+    });
+    let sums = match text {
         Ok(s) => s,
         Err(e) => {
             problems.push(format!("{SUMS}: {e}"));
@@ -120,7 +195,7 @@ fn read_sums(dir: &Path, problems: &mut Vec<String>) -> Option<BTreeMap<String, 
             ));
             continue;
         }
-        match std::fs::read(dir.join(name)) {
+        match folder.read(name) {
             Ok(bytes) if sha256_hex(&bytes) == hash => {
                 files.insert(name.to_string(), bytes);
             }
@@ -128,12 +203,9 @@ fn read_sums(dir: &Path, problems: &mut Vec<String>) -> Option<BTreeMap<String, 
             Err(e) => problems.push(format!("{name}: {e}")),
         }
     }
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if !UNSUMMED.contains(&name.as_str()) && !sums_lists(&sums, &name) {
-                problems.push(format!("{name}: present but not listed in {SUMS}"));
-            }
+    for name in folder.names() {
+        if !UNSUMMED.contains(&name.as_str()) && !sums_lists(&sums, &name) {
+            problems.push(format!("{name}: present but not listed in {SUMS}"));
         }
     }
     // The seal is the hash of this file, so its bytes must be exactly the canonical
@@ -201,24 +273,21 @@ fn check_certificates(m: &Manifest, get: &Get<'_>, problems: &mut Vec<String>) -
         .filter(|c| c.issuer.is_none())
         .map(|c| c.name.as_str())
         .collect();
-    if roots.len() != 1 {
+    let [root] = roots.as_slice() else {
         problems.push(format!(
             "bundle.json: {} self-signed certificates ({}); a bundle has exactly one root",
             roots.len(),
             roots.join(", ")
         ));
         return None;
-    }
+    };
     for cert in &m.certificates {
-        if !chains_to(m, &cert.name, roots[0]) {
-            problems.push(format!(
-                "{}: does not chain to the root {}",
-                cert.file, roots[0]
-            ));
+        if !chains_to(m, &cert.name, root) {
+            problems.push(format!("{}: does not chain to the root {root}", cert.file));
         }
     }
     if let Some(crl) = &m.crl
-        && !chains_to(m, &crl.issuer, roots[0])
+        && !chains_to(m, &crl.issuer, root)
     {
         problems.push(format!(
             "{}: its issuer {} does not chain to the root",
@@ -407,9 +476,9 @@ fn check_fingerprint_file(root: &Option<String>, get: &Get<'_>, problems: &mut V
 /// The sheet must be present and exactly the PDF this build renders from the bundle, on
 /// the paper recorded in `bundle.json` (either size for bundles that record none).
 #[cfg(feature = "sheet")]
-fn check_sheet(dir: &Path, verified: &mut Verified, problems: &mut Vec<String>) {
+fn check_sheet(folder: Folder<'_>, verified: &mut Verified, problems: &mut Vec<String>) {
     use crate::sheet::{Paper, Sheet, is_rendering};
-    let found = match std::fs::read(dir.join(SHEET)) {
+    let found = match folder.read(SHEET) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             problems.push(format!(
@@ -449,7 +518,7 @@ fn check_sheet(dir: &Path, verified: &mut Verified, problems: &mut Vec<String>) 
 }
 
 #[cfg(not(feature = "sheet"))]
-fn check_sheet(_dir: &Path, verified: &mut Verified, _problems: &mut Vec<String>) {
+fn check_sheet(_folder: Folder<'_>, verified: &mut Verified, _problems: &mut Vec<String>) {
     verified.notes.push(format!(
         "{SHEET}: not checked (built without sheet support)"
     ));

@@ -23,7 +23,7 @@ pub mod transcript;
 
 pub use error::EngineError;
 pub use keygen::KeyIntent;
-pub use previous::Previous;
+pub use previous::{Previous, take_over};
 pub use prompt::{Answer, Challenge, Hashed, Need, Outcome, PinKind, Prompt, Role, StepView};
-pub use run::{Engine, EngineConfig, Fault, Mode, StepStatus};
+pub use run::{Engine, EngineConfig, Fault, Mode, Replayed, StepStatus, replay};
 pub use state::{CertFact, CrlFact, KeyFact, Person, SshFact, State, StepFacts, TokenFact};

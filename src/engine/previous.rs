@@ -32,9 +32,20 @@ impl Previous {
                 problems.join("; ")
             ))
         })?;
+        Previous::from_verified(dir, verified, |file| std::fs::read(dir.join(file)))
+    }
+
+    /// Reads the certificates of a bundle that verified, each file through `read` (the
+    /// bundle's folder for [`load`](Self::load); the same bytes in memory for the fuzz
+    /// targets in `tests/fuzz`).
+    pub fn from_verified(
+        dir: &Path,
+        verified: bundle::Verified,
+        read: impl Fn(&str) -> std::io::Result<Vec<u8>>,
+    ) -> Result<Previous, EngineError> {
         let mut certs = BTreeMap::new();
         for cert in &verified.manifest.certificates {
-            let pem = std::fs::read(dir.join(&cert.file))
+            let pem = read(&cert.file)
                 .map_err(|e| EngineError::Previous(format!("{}: {e}", cert.file)))?;
             let (_, parsed) = x509_parser::pem::parse_x509_pem(&pem)
                 .map_err(|e| EngineError::Previous(format!("{}: {e}", cert.file)))?;
@@ -66,6 +77,24 @@ impl Previous {
             .find(|c| c.name == name)
             .map(|c| c.serial.as_str())
     }
+}
+
+/// What a rotation takes over from its previous bundle: the state seeded from it, and
+/// the serial each existing token role must have. Fails, before any key is made, when the
+/// checklist and the bundle disagree or the CRL could not be signed later.
+/// [`Engine::open`](super::Engine::open) starts from this; the fuzz targets in
+/// `tests/fuzz` call it directly.
+pub fn take_over(
+    checklist: &Checklist,
+    previous: &Previous,
+) -> Result<(State, BTreeMap<String, String>), EngineError> {
+    let mut state = State::default();
+    let serials = seed(checklist, previous, &mut state)?;
+    crl_revocations(checklist, Some(previous))?;
+    if checklist.crl.is_some() {
+        crl_number(checklist, Some(previous))?;
+    }
+    Ok((state, serials))
 }
 
 /// Puts what the checklist takes over from `previous` into `state`, checking that the

@@ -43,6 +43,122 @@ pub struct EngineConfig {
     pub previous: Option<super::Previous>,
 }
 
+/// Where a verified transcript leaves a ceremony: what [`Engine::open`] resumes from.
+#[derive(Debug)]
+pub struct Replayed {
+    pub state: State,
+    /// The index of the next step to do.
+    pub next: usize,
+    pub durations: Vec<Option<Duration>>,
+    pub participants_recorded: bool,
+    /// A key generation the transcript announced but never recorded as done.
+    pub interrupted: Option<super::keygen::KeyIntent>,
+}
+
+/// Rebuilds a ceremony's state from the records of its verified transcript, starting
+/// from `state` (what a rotation takes over from its previous bundle). The transcript
+/// must be of `checklist`, in `mode`, started from the previous bundle sealed
+/// `previous_seal`. [`Engine::open`] resumes through this; the fuzz targets in
+/// `tests/fuzz` call it directly.
+pub fn replay(
+    records: &[super::transcript::Record],
+    checklist: &Loaded,
+    mode: Mode,
+    previous_seal: Option<&str>,
+    state: State,
+) -> Result<Replayed, EngineError> {
+    let steps = &checklist.checklist.steps;
+    let mut out = Replayed {
+        state,
+        next: 0,
+        durations: vec![None; steps.len()],
+        participants_recorded: false,
+        interrupted: None,
+    };
+    for record in records {
+        let bad = |problem: String| EngineError::Replay {
+            seq: record.seq,
+            problem,
+        };
+        match record.kind {
+            RecordKind::Header => check_header(&record.body, checklist, mode, previous_seal)?,
+            RecordKind::Participants => {
+                let people: BTreeMap<Role, Person> =
+                    serde_json::from_value(record.body.clone()).map_err(|e| bad(e.to_string()))?;
+                out.state.participants = people;
+                out.participants_recorded = true;
+            }
+            RecordKind::Step => {
+                let index = record.body["index"].as_u64().unwrap_or(u64::MAX) as usize;
+                let id = record.body["id"].as_str().unwrap_or_default();
+                let expected = steps.get(out.next).map(|s| s.id.as_str());
+                if index != out.next || expected != Some(id) {
+                    return Err(bad(format!(
+                        "step {id:?} at index {index}, expected the checklist's step {} next",
+                        out.next
+                    )));
+                }
+                let facts: StepFacts = serde_json::from_value(record.body["facts"].clone())
+                    .map_err(|e| bad(format!("facts: {e}")))?;
+                out.state.apply(&facts);
+                // An edited transcript can say anything here; a duration that is none
+                // (negative, too large) is a problem, not a panic.
+                let seconds = record.body["seconds"].as_f64();
+                let duration = seconds
+                    .map(Duration::try_from_secs_f64)
+                    .transpose()
+                    .map_err(|e| bad(format!("seconds: {e}")))?;
+                if let Some(slot) = out.durations.get_mut(index) {
+                    *slot = duration;
+                }
+                out.next += 1;
+            }
+            RecordKind::Error
+            | RecordKind::Resumed
+            | RecordKind::Intent
+            | RecordKind::Exception => {}
+        }
+    }
+    out.interrupted = super::keygen::KeyIntent::interrupted(records);
+    Ok(out)
+}
+
+fn check_header(
+    body: &serde_json::Value,
+    checklist: &Loaded,
+    mode: Mode,
+    previous_seal: Option<&str>,
+) -> Result<(), EngineError> {
+    let found = body["checklist_sha256"].as_str().unwrap_or_default();
+    if found != checklist.sha256_hex {
+        return Err(EngineError::WrongChecklist {
+            expected: checklist.sha256_hex.clone(),
+            found: found.to_string(),
+        });
+    }
+    let found_mode = body["mode"].as_str().unwrap_or_default();
+    if found_mode != mode.name() {
+        return Err(EngineError::WrongMode {
+            expected: mode.name().into(),
+            found: found_mode.into(),
+        });
+    }
+    let started_from = body["previous"]["seal"].as_str();
+    if started_from != previous_seal {
+        let name = |s: Option<&str>| {
+            s.map_or("no previous bundle".to_string(), |s| {
+                format!("the bundle sealed {s}")
+            })
+        };
+        return Err(EngineError::Previous(format!(
+            "the working folder's ceremony was started from {}, but this run was given {}; resume with the same --previous",
+            name(started_from),
+            name(previous_seal)
+        )));
+    }
+    Ok(())
+}
+
 /// Faults a real token cannot produce on demand, injected by tests: the engine stops
 /// where a power cut or a killed process would, writing nothing more.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,12 +285,10 @@ impl Engine {
             )),
             None => Ok(()),
             Some(previous) => {
-                self.expected_serials = super::previous::seed(checklist, previous, &mut self.state)?;
                 // Fails now, before any key is made, if the CRL cannot be signed later.
-                super::previous::crl_revocations(checklist, Some(previous))?;
-                if checklist.crl.is_some() {
-                    super::previous::crl_number(checklist, Some(previous))?;
-                }
+                let (state, serials) = super::previous::take_over(checklist, previous)?;
+                self.state = state;
+                self.expected_serials = serials;
                 Ok(())
             }
         }
@@ -210,79 +324,18 @@ impl Engine {
 
     /// Rebuilds the state from a verified transcript.
     fn replay(&mut self) -> Result<(), EngineError> {
-        let records = self.transcript.records().to_vec();
-        for record in &records {
-            let bad = |problem: String| EngineError::Replay {
-                seq: record.seq,
-                problem,
-            };
-            match record.kind {
-                RecordKind::Header => self.check_header(&record.body)?,
-                RecordKind::Participants => {
-                    let people: BTreeMap<Role, Person> =
-                        serde_json::from_value(record.body.clone())
-                            .map_err(|e| bad(e.to_string()))?;
-                    self.state.participants = people;
-                    self.participants_recorded = true;
-                }
-                RecordKind::Step => {
-                    let index = record.body["index"].as_u64().unwrap_or(u64::MAX) as usize;
-                    let id = record.body["id"].as_str().unwrap_or_default();
-                    if index != self.next
-                        || self.next >= self.durations.len()
-                        || id != self.step_id(index)
-                    {
-                        return Err(bad(format!(
-                            "step {id:?} at index {index}, expected the checklist's step {} next",
-                            self.next
-                        )));
-                    }
-                    let facts: StepFacts = serde_json::from_value(record.body["facts"].clone())
-                        .map_err(|e| bad(format!("facts: {e}")))?;
-                    self.state.apply(&facts);
-                    self.durations[index] =
-                        record.body["seconds"].as_f64().map(Duration::from_secs_f64);
-                    self.next += 1;
-                }
-                RecordKind::Error
-                | RecordKind::Resumed
-                | RecordKind::Intent
-                | RecordKind::Exception => {}
-            }
-        }
-        self.interrupted = super::keygen::KeyIntent::interrupted(&records);
-        Ok(())
-    }
-
-    fn check_header(&self, body: &serde_json::Value) -> Result<(), EngineError> {
-        let found = body["checklist_sha256"].as_str().unwrap_or_default();
-        if found != self.cfg.checklist.sha256_hex {
-            return Err(EngineError::WrongChecklist {
-                expected: self.cfg.checklist.sha256_hex.clone(),
-                found: found.to_string(),
-            });
-        }
-        let mode = body["mode"].as_str().unwrap_or_default();
-        if mode != self.cfg.mode.name() {
-            return Err(EngineError::WrongMode {
-                expected: self.cfg.mode.name().into(),
-                found: mode.into(),
-            });
-        }
-        let started_from = body["previous"]["seal"].as_str();
-        let given = self.cfg.previous.as_ref().map(|p| p.seal.as_str());
-        if started_from != given {
-            let name = |s: Option<&str>| {
-                s.map_or("no previous bundle".to_string(), |s| {
-                    format!("the bundle sealed {s}")
-                })
-            };
-            return Err(EngineError::Previous(format!(
-                "the working folder's ceremony was started from {}, but this run was given {}; resume with the same --previous",
-                name(started_from),
-                name(given)
-            )));
-        }
+        let replayed = replay(
+            self.transcript.records(),
+            &self.cfg.checklist,
+            self.cfg.mode,
+            self.cfg.previous.as_ref().map(|p| p.seal.as_str()),
+            std::mem::take(&mut self.state),
+        )?;
+        self.state = replayed.state;
+        self.next = replayed.next;
+        self.durations = replayed.durations;
+        self.participants_recorded = replayed.participants_recorded;
+        self.interrupted = replayed.interrupted;
         Ok(())
     }
 
@@ -590,5 +643,69 @@ impl Engine {
         let Engine { cfg, sessions, .. } = self;
         drop(sessions);
         cfg.module
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::transcript::{GENESIS, Record};
+
+    fn root_ceremony() -> Loaded {
+        let text = include_str!("../../checklists/root-ceremony.toml");
+        Loaded {
+            checklist: crate::checklist::parse_str(text).unwrap(),
+            sha256_hex: crate::fsutil::sha256_hex(text.as_bytes()),
+            path: "root-ceremony.toml".into(),
+        }
+    }
+
+    fn record(seq: u64, kind: RecordKind, body: serde_json::Value) -> Record {
+        Record {
+            seq,
+            prev: GENESIS.into(),
+            at: "2026-12-03T12:00:00Z".into(),
+            kind,
+            body,
+        }
+    }
+
+    /// Found while writing the transcript_resume fuzz target (not by its runs): a step
+    /// record whose `seconds` is negative or too large for a duration made the resume
+    /// panic in `Duration::from_secs_f64`. `tests/fuzz/seeds/transcript_resume/
+    /// negative-seconds` is the same input for the fuzz target.
+    #[test]
+    fn a_step_duration_that_is_no_duration_is_a_replay_error_not_a_panic() {
+        let checklist = root_ceremony();
+        let header = json!({"checklist_sha256": checklist.sha256_hex, "mode": "drill"});
+        for seconds in [json!(-1.0), json!(1e300)] {
+            let records = [
+                record(0, RecordKind::Header, header.clone()),
+                record(
+                    1,
+                    RecordKind::Step,
+                    json!({"index": 0, "id": "preflight", "facts": {"kind": "instruction"},
+                           "seconds": seconds}),
+                ),
+            ];
+            match replay(&records, &checklist, Mode::Drill, None, State::default()) {
+                Err(EngineError::Replay { seq: 1, problem }) => {
+                    assert!(problem.starts_with("seconds: "), "{problem}")
+                }
+                other => panic!("{seconds}: {other:?}"),
+            }
+        }
+        let records = [
+            record(0, RecordKind::Header, header),
+            record(
+                1,
+                RecordKind::Step,
+                json!({"index": 0, "id": "preflight", "facts": {"kind": "instruction"},
+                       "seconds": 1.5}),
+            ),
+        ];
+        let replayed = replay(&records, &checklist, Mode::Drill, None, State::default()).unwrap();
+        assert_eq!(replayed.next, 1);
+        assert_eq!(replayed.durations[0], Some(Duration::from_millis(1500)));
     }
 }

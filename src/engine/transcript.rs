@@ -102,31 +102,18 @@ impl Transcript {
     /// chain is never repaired.
     pub fn open_for_resume(path: &Path) -> Result<(Transcript, Option<TornTail>), TranscriptError> {
         let bytes = fsutil::read(path)?;
-        let cut = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-        if cut == bytes.len() {
-            return Ok((Transcript::open(path)?, None));
-        }
-        let broken = |(line, problem)| TranscriptError::Broken {
-            path: path.to_path_buf(),
-            line,
-            problem,
-        };
-        let (records, head) = verify_chain(&bytes[..cut]).map_err(broken)?;
-        let tail = bytes[cut..].to_vec();
-        let torn = TornTail {
-            file: String::new(),
-            bytes: tail.len(),
-            sha256: sha256_hex(&tail),
-            after_seq: records.len() as u64,
-            cut_at: cut as u64,
-            tail,
-        };
+        let resumable =
+            split_for_resume(&bytes).map_err(|(line, problem)| TranscriptError::Broken {
+                path: path.to_path_buf(),
+                line,
+                problem,
+            })?;
         let transcript = Transcript {
             path: path.to_path_buf(),
-            records,
-            head,
+            records: resumable.records,
+            head: resumable.head,
         };
-        Ok((transcript, Some(torn)))
+        Ok((transcript, resumable.torn))
     }
 
     /// Writes the torn tail into `transcript.torn-<hash>.bin` beside the transcript
@@ -134,7 +121,8 @@ impl Transcript {
     /// during an earlier attempt, gets a numbered sibling), then cuts the transcript
     /// back to its complete lines. Sets `torn.file`.
     pub fn set_aside(&self, torn: &mut TornTail) -> Result<(), TranscriptError> {
-        let stem = format!("transcript.torn-{}", &torn.sha256[..16]);
+        let short = torn.sha256.get(..16).unwrap_or(&torn.sha256);
+        let stem = format!("transcript.torn-{short}");
         for n in 0.. {
             let file = match n {
                 0 => format!("{stem}.bin"),
@@ -201,6 +189,45 @@ impl Transcript {
         self.records.push(record);
         Ok(self.records.last().expect("just pushed"))
     }
+}
+
+/// A transcript's bytes as a resume reads them.
+#[derive(Debug)]
+pub struct Resumable {
+    /// The complete lines, verified.
+    pub records: Vec<Record>,
+    /// SHA-256 of the last complete line.
+    pub head: String,
+    /// The unfinished last line a crash left, if any.
+    pub torn: Option<TornTail>,
+}
+
+/// What [`Transcript::open_for_resume`] makes of a transcript's bytes; a broken chain is
+/// the line number and the problem.
+pub fn split_for_resume(bytes: &[u8]) -> Result<Resumable, (usize, String)> {
+    let cut = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let (complete, tail) = bytes.split_at(cut);
+    let (records, head) = verify_chain(complete)?;
+    if tail.is_empty() {
+        return Ok(Resumable {
+            records,
+            head,
+            torn: None,
+        });
+    }
+    let torn = TornTail {
+        file: String::new(),
+        bytes: tail.len(),
+        sha256: sha256_hex(tail),
+        after_seq: records.len() as u64,
+        cut_at: cut as u64,
+        tail: tail.to_vec(),
+    };
+    Ok(Resumable {
+        records,
+        head,
+        torn: Some(torn),
+    })
 }
 
 /// Checks every line's sequence number and back-link; returns the records and the head.

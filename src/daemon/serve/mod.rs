@@ -10,7 +10,7 @@
 
 mod accept;
 mod conn;
-mod http;
+pub mod http;
 mod httpdate;
 mod inbox;
 mod io;

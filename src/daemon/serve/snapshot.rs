@@ -30,7 +30,7 @@ pub struct Resource {
 }
 
 impl Resource {
-    fn new(body: Vec<u8>, ctype: &str, modified: i64, expires: Option<i64>) -> Resource {
+    pub fn new(body: Vec<u8>, ctype: &str, modified: i64, expires: Option<i64>) -> Resource {
         let etag = format!("\"{}\"", sha256_hex(&body));
         let mut caching = format!("ETag: {etag}\r\nLast-Modified: {}\r\n", http_date(modified));
         match expires {
