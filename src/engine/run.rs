@@ -9,6 +9,7 @@ use super::transcript::{RecordKind, TornTail, Transcript};
 use crate::checklist::Loaded;
 use crate::hsm::{Module, TokenInfo, UserSession};
 use crate::secret::Pin;
+use base64::Engine as _;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -100,6 +101,16 @@ pub fn replay(
                 }
                 let facts: StepFacts = serde_json::from_value(record.body["facts"].clone())
                     .map_err(|e| bad(format!("facts: {e}")))?;
+                // Later steps sign with and export the certificate as DER: what the
+                // state holds must decode (CertFact::der_bytes relies on it).
+                if let StepFacts::SelfSign { fact, .. } | StepFacts::SignCertificate { fact, .. } =
+                    &facts
+                    && let Err(e) = base64::engine::general_purpose::STANDARD.decode(&fact.der)
+                {
+                    return Err(bad(format!(
+                        "facts: the certificate DER is not base64: {e}"
+                    )));
+                }
                 out.state.apply(&facts);
                 // An edited transcript can say anything here; a duration that is none
                 // (negative, too large) is a problem, not a panic.
@@ -707,5 +718,54 @@ mod tests {
         let replayed = replay(&records, &checklist, Mode::Drill, None, State::default()).unwrap();
         assert_eq!(replayed.next, 1);
         assert_eq!(replayed.durations[0], Some(Duration::from_millis(1500)));
+    }
+
+    /// Found by the clippy `expect_used` review of the resume path: a certificate fact
+    /// whose DER is not base64 was taken into the state, and `CertFact::der_bytes`
+    /// panicked when a later step signed with it or exported it.
+    #[test]
+    fn a_certificate_fact_that_is_not_base64_is_a_replay_error() {
+        let checklist = root_ceremony();
+        let header = json!({"checklist_sha256": checklist.sha256_hex, "mode": "drill"});
+        let mut records = vec![record(0, RecordKind::Header, header)];
+        // The root ceremony's steps up to its self-signed certificate, each with the
+        // least facts its kind takes.
+        let steps = &checklist.checklist.steps;
+        let self_sign = steps
+            .iter()
+            .position(|s| s.action.kind_name() == "self-sign")
+            .unwrap();
+        for (i, step) in steps.iter().enumerate().take(self_sign) {
+            records.push(record(
+                i as u64 + 1,
+                RecordKind::Step,
+                json!({"index": i, "id": step.id, "facts": {"kind": "instruction"}}),
+            ));
+        }
+        let fact = |der: &str| {
+            json!({"kind": "self-sign", "certificate": "root", "fact": {
+                "der": der, "sha256": "00", "serial": "01", "subject": "Root",
+                "not_before": "2026-01-01T00:00:00Z", "not_after": "2046-01-01T00:00:00Z"}})
+        };
+        let at = records.len() as u64;
+        let step = |der: &str| {
+            record(
+                at,
+                RecordKind::Step,
+                json!({"index": self_sign, "id": steps[self_sign].id, "facts": fact(der)}),
+            )
+        };
+        let mut bad = records.clone();
+        bad.push(step("not base64!"));
+        match replay(&bad, &checklist, Mode::Drill, None, State::default()) {
+            Err(EngineError::Replay { seq, problem }) => {
+                assert_eq!(seq, at);
+                assert!(problem.contains("not base64"), "{problem}");
+            }
+            other => panic!("{other:?}"),
+        }
+        records.push(step("MAA="));
+        let replayed = replay(&records, &checklist, Mode::Drill, None, State::default()).unwrap();
+        assert_eq!(replayed.state.certs["root"].der_bytes(), [0x30, 0]);
     }
 }
