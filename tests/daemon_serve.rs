@@ -682,12 +682,20 @@ fn connections_over_the_cap_are_refused_and_serving_goes_on() {
         "max_connections = 4\nidle_timeout_seconds = 60\n",
     );
     let server = Server::start(&config);
-    // Four kept-alive connections take every slot.
-    let mut held: Vec<_> = (0..4)
+    // Four busy kept-alive connections take every slot.
+    let busy = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let holders: Vec<_> = (0..4)
         .map(|_| {
             let mut c = connect(&server);
             assert!(get(&mut c, "/health").0.starts_with("HTTP/1.1 200 "));
-            c
+            let busy = busy.clone();
+            std::thread::spawn(move || {
+                while busy.load(std::sync::atomic::Ordering::Relaxed) {
+                    assert!(get(&mut c, "/roots.pem").0.starts_with("HTTP/1.1 200 "));
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                c
+            })
         })
         .collect();
     // A fifth waits for a slot, finds none, and is told so before being closed.
@@ -698,10 +706,9 @@ fn connections_over_the_cap_are_refused_and_serving_goes_on() {
     let text = until_closed(&mut fifth);
     assert!(text.starts_with("HTTP/1.1 503 "), "{text}");
     assert!(text.contains("\r\nRetry-After: 1\r\n"), "{text}");
-    // The held connections still work...
-    for c in &mut held {
-        assert!(get(c, "/roots.pem").0.starts_with("HTTP/1.1 200 "));
-    }
+    // The busy connections were answered all along.
+    busy.store(false, std::sync::atomic::Ordering::Relaxed);
+    let mut held: Vec<_> = holders.into_iter().map(|h| h.join().unwrap()).collect();
     // ...until they have been idle for a while: then a newcomer gets a slot from them.
     std::thread::sleep(Duration::from_millis(1500));
     let mut newcomer = connect(&server);

@@ -53,18 +53,36 @@ fn admit(state: &Arc<State>, slots: &Arc<Semaphore>, stream: TcpStream) {
     }
     let (state, slots) = (state.clone(), slots.clone());
     tokio::spawn(async move {
-        let got = tokio::time::timeout(limits::ADMIT_WAIT, slots.acquire_owned()).await;
-        match got {
-            Ok(Ok(permit)) => {
+        match wait_for_slot(&state, slots).await {
+            Some(permit) => {
                 state.waiting.fetch_sub(1, Ordering::Relaxed);
                 serve(state, stream, permit).await;
             }
-            _ => {
+            None => {
                 refuse(&state, stream).await;
                 state.waiting.fetch_sub(1, Ordering::Relaxed);
             }
         }
     });
+}
+
+/// A slot within [`limits::ADMIT_WAIT`]; while waiting, the refusal is renewed every
+/// [`limits::CHECK_INTERVAL`], so connections that become idle meanwhile give theirs up.
+async fn wait_for_slot(state: &State, slots: Arc<Semaphore>) -> Option<OwnedSemaphorePermit> {
+    let deadline = tokio::time::Instant::now() + limits::ADMIT_WAIT;
+    let acquire = slots.acquire_owned();
+    tokio::pin!(acquire);
+    loop {
+        tokio::select! {
+            got = &mut acquire => return got.ok(),
+            () = tokio::time::sleep(limits::CHECK_INTERVAL) => {
+                if tokio::time::Instant::now() >= deadline {
+                    return None;
+                }
+                state.note_refusal();
+            }
+        }
+    }
 }
 
 async fn serve(state: Arc<State>, stream: TcpStream, permit: OwnedSemaphorePermit) {

@@ -22,8 +22,9 @@ pub const RECLAIM_GRACE: Duration = Duration::from_secs(1);
 /// How often a waiting connection looks at the clock and at the refusals.
 pub const CHECK_INTERVAL: Duration = Duration::from_millis(500);
 
-/// A connection beyond `max_connections` waits this long for a slot, then gets 503.
-pub const ADMIT_WAIT: Duration = Duration::from_secs(2);
+/// A connection beyond `max_connections` waits this long for a slot (time for idle
+/// connections to pass [`RECLAIM_GRACE`] and give theirs up), then gets 503.
+pub const ADMIT_WAIT: Duration = Duration::from_secs(3);
 
 /// At most this many connections wait for a slot; further ones get 503 at once.
 pub const MAX_WAITING: usize = 256;
