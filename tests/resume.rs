@@ -21,6 +21,43 @@ fn step_count() -> usize {
 /// Index of the first generate-key step (after both tokens are initialised).
 const FIRST_KEYGEN: usize = 6;
 
+/// A root drill on two fresh SoftHSM tokens: the lock on SoftHSM, its module, the
+/// folder, the player and the engine at the first prompt.
+fn start() -> (
+    std::sync::MutexGuard<'static, ()>,
+    std::path::PathBuf,
+    tempfile::TempDir,
+    drill::Player,
+    Engine,
+) {
+    let (lock, module_path) = softhsm();
+    let tmp = tempfile::tempdir().unwrap();
+    let module = Module::load(&module_path).unwrap();
+    let player = drill::Player::with_new_tokens(&module, 2).unwrap();
+    let eng = Engine::open(drill_config(module, tmp.path())).unwrap();
+    (lock, module_path, tmp, player, eng)
+}
+
+/// [`start`], played to the first key generation and stopped right after
+/// `C_GenerateKeyPair` returned (the injected crash), the engine closed as a dead
+/// process leaves it. Returns the root token's serial in place of the engine.
+fn crashed_after_first_keygen() -> (
+    std::sync::MutexGuard<'static, ()>,
+    std::path::PathBuf,
+    tempfile::TempDir,
+    drill::Player,
+    String,
+) {
+    let (lock, module_path, tmp, mut player, mut eng) = start();
+    drill::play(&mut eng, &mut player, Some(FIRST_KEYGEN)).unwrap();
+    let serial = eng.state().serial("root").unwrap().to_string();
+    eng.inject_fault(Fault::CrashAfterKeyGeneration);
+    let err = drill::play(&mut eng, &mut player, None).unwrap_err();
+    assert!(matches!(err, EngineError::InjectedCrash(_)), "{err}");
+    drop(eng.close());
+    (lock, module_path, tmp, player, serial)
+}
+
 #[test]
 fn resume_after_a_stop_at_every_step_boundary() {
     let (_lock, module_path) = softhsm();
@@ -72,11 +109,7 @@ fn records_of(dir: &std::path::Path, kind: &str) -> Vec<serde_json::Value> {
 
 #[test]
 fn a_key_whose_generation_was_cut_short_is_taken_over_on_resume() {
-    let (_lock, module_path) = softhsm();
-    let tmp = tempfile::tempdir().unwrap();
-    let module = Module::load(&module_path).unwrap();
-    let mut player = drill::Player::with_new_tokens(&module, 2).unwrap();
-    let mut eng = Engine::open(drill_config(module, tmp.path())).unwrap();
+    let (_lock, _, tmp, mut player, mut eng) = start();
     drill::play(&mut eng, &mut player, Some(FIRST_KEYGEN)).unwrap();
     let serial = eng.state().serial("root").unwrap().to_string();
     eng.inject_fault(Fault::CrashAfterKeyGeneration);
@@ -131,16 +164,7 @@ fn a_key_whose_generation_was_cut_short_is_taken_over_on_resume() {
 /// names it and offers the exception; played through, the exception is recorded with
 /// both confirmations, the half removed and the key generated again.
 fn half_made_key_is_removed_through_the_exception(left: ObjectClass) {
-    let (_lock, module_path) = softhsm();
-    let tmp = tempfile::tempdir().unwrap();
-    let module = Module::load(&module_path).unwrap();
-    let mut player = drill::Player::with_new_tokens(&module, 2).unwrap();
-    let mut eng = Engine::open(drill_config(module, tmp.path())).unwrap();
-    drill::play(&mut eng, &mut player, Some(FIRST_KEYGEN)).unwrap();
-    let serial = eng.state().serial("root").unwrap().to_string();
-    eng.inject_fault(Fault::CrashAfterKeyGeneration);
-    drill::play(&mut eng, &mut player, None).unwrap_err();
-    drop(eng.close());
+    let (_lock, module_path, tmp, mut player, serial) = crashed_after_first_keygen();
     let removed = if left == ObjectClass::PUBLIC_KEY {
         ObjectClass::PRIVATE_KEY
     } else {
@@ -235,16 +259,7 @@ fn a_lone_private_half_is_removed_through_the_exception_and_the_key_made_again()
 
 #[test]
 fn pieces_without_names_beside_the_announced_half_go_through_the_exception() {
-    let (_lock, module_path) = softhsm();
-    let tmp = tempfile::tempdir().unwrap();
-    let module = Module::load(&module_path).unwrap();
-    let mut player = drill::Player::with_new_tokens(&module, 2).unwrap();
-    let mut eng = Engine::open(drill_config(module, tmp.path())).unwrap();
-    drill::play(&mut eng, &mut player, Some(FIRST_KEYGEN)).unwrap();
-    let serial = eng.state().serial("root").unwrap().to_string();
-    eng.inject_fault(Fault::CrashAfterKeyGeneration);
-    drill::play(&mut eng, &mut player, None).unwrap_err();
-    drop(eng.close());
+    let (_lock, module_path, tmp, mut player, serial) = crashed_after_first_keygen();
     let pin = player.drill_user_pin("root").unwrap();
     destroy_objects(
         &module_path,
@@ -277,11 +292,7 @@ fn pieces_without_names_beside_the_announced_half_go_through_the_exception() {
 
 #[test]
 fn a_lone_half_nobody_announced_stops_the_ceremony() {
-    let (_lock, module_path) = softhsm();
-    let tmp = tempfile::tempdir().unwrap();
-    let module = Module::load(&module_path).unwrap();
-    let mut player = drill::Player::with_new_tokens(&module, 2).unwrap();
-    let mut eng = Engine::open(drill_config(module, tmp.path())).unwrap();
+    let (_lock, module_path, tmp, mut player, mut eng) = start();
     drill::play(&mut eng, &mut player, Some(FIRST_KEYGEN)).unwrap();
     let serial = eng.state().serial("root").unwrap().to_string();
     let module = eng.close();
@@ -316,11 +327,7 @@ fn a_lone_half_nobody_announced_stops_the_ceremony() {
 
 #[test]
 fn a_step_record_torn_by_a_crash_is_set_aside_and_the_step_redone() {
-    let (_lock, module_path) = softhsm();
-    let tmp = tempfile::tempdir().unwrap();
-    let module = Module::load(&module_path).unwrap();
-    let mut player = drill::Player::with_new_tokens(&module, 2).unwrap();
-    let mut eng = Engine::open(drill_config(module, tmp.path())).unwrap();
+    let (_lock, module_path, tmp, mut player, mut eng) = start();
     drill::play(&mut eng, &mut player, Some(FIRST_KEYGEN)).unwrap();
     eng.inject_fault(Fault::CrashAfterKeyGeneration);
     drill::play(&mut eng, &mut player, None).unwrap_err();
@@ -361,16 +368,7 @@ fn a_step_record_torn_by_a_crash_is_set_aside_and_the_step_redone() {
 
 #[test]
 fn an_announced_key_whose_public_half_was_swapped_is_not_taken_over() {
-    let (_lock, module_path) = softhsm();
-    let tmp = tempfile::tempdir().unwrap();
-    let module = Module::load(&module_path).unwrap();
-    let mut player = drill::Player::with_new_tokens(&module, 2).unwrap();
-    let mut eng = Engine::open(drill_config(module, tmp.path())).unwrap();
-    drill::play(&mut eng, &mut player, Some(FIRST_KEYGEN)).unwrap();
-    let serial = eng.state().serial("root").unwrap().to_string();
-    eng.inject_fault(Fault::CrashAfterKeyGeneration);
-    drill::play(&mut eng, &mut player, None).unwrap_err();
-    drop(eng.close());
+    let (_lock, module_path, tmp, mut player, serial) = crashed_after_first_keygen();
     // Someone else's public key, stored beside the ceremony's private key.
     let other = ceremony::pki::SoftKey::generate(ceremony::pki::Curve::P384).unwrap();
     let pin = player.drill_user_pin("root").unwrap();
@@ -397,16 +395,7 @@ fn an_announced_key_whose_public_half_was_swapped_is_not_taken_over() {
 
 #[test]
 fn an_announced_key_with_another_label_is_not_taken_over() {
-    let (_lock, module_path) = softhsm();
-    let tmp = tempfile::tempdir().unwrap();
-    let module = Module::load(&module_path).unwrap();
-    let mut player = drill::Player::with_new_tokens(&module, 2).unwrap();
-    let mut eng = Engine::open(drill_config(module, tmp.path())).unwrap();
-    drill::play(&mut eng, &mut player, Some(FIRST_KEYGEN)).unwrap();
-    let serial = eng.state().serial("root").unwrap().to_string();
-    eng.inject_fault(Fault::CrashAfterKeyGeneration);
-    drill::play(&mut eng, &mut player, None).unwrap_err();
-    drop(eng.close());
+    let (_lock, module_path, tmp, mut player, serial) = crashed_after_first_keygen();
     // Between the crash and the resume, the key is replaced by one with the same id
     // and another label: not the key the intent announced.
     let pin = player.drill_user_pin("root").unwrap();
@@ -427,11 +416,7 @@ fn an_announced_key_with_another_label_is_not_taken_over() {
 
 #[test]
 fn a_key_the_transcript_does_not_know_stops_the_ceremony() {
-    let (_lock, module_path) = softhsm();
-    let tmp = tempfile::tempdir().unwrap();
-    let module = Module::load(&module_path).unwrap();
-    let mut player = drill::Player::with_new_tokens(&module, 2).unwrap();
-    let mut eng = Engine::open(drill_config(module, tmp.path())).unwrap();
+    let (_lock, _, tmp, mut player, mut eng) = start();
     drill::play(&mut eng, &mut player, Some(FIRST_KEYGEN)).unwrap();
     let serial = eng.state().serial("root").unwrap().to_string();
     let module = eng.close();
@@ -466,11 +451,7 @@ fn a_key_the_transcript_does_not_know_stops_the_ceremony() {
 
 #[test]
 fn a_wrong_pin_is_reported_with_the_token_flags_and_never_retried() {
-    let (_lock, module_path) = softhsm();
-    let tmp = tempfile::tempdir().unwrap();
-    let module = Module::load(&module_path).unwrap();
-    let mut player = drill::Player::with_new_tokens(&module, 2).unwrap();
-    let mut eng = Engine::open(drill_config(module, tmp.path())).unwrap();
+    let (_lock, _, tmp, mut player, mut eng) = start();
     drill::play(&mut eng, &mut player, Some(FIRST_KEYGEN)).unwrap();
     let module = eng.close();
     let mut eng = Engine::open(drill_config(module, tmp.path())).unwrap();
@@ -548,11 +529,7 @@ fn a_real_ceremony_refuses_to_pass_preflight_with_a_network() {
 
 #[test]
 fn the_seal_is_read_back_from_the_sheet_right_after_the_export() {
-    let (_lock, module_path) = softhsm();
-    let tmp = tempfile::tempdir().unwrap();
-    let module = Module::load(&module_path).unwrap();
-    let mut player = drill::Player::with_new_tokens(&module, 2).unwrap();
-    let mut eng = Engine::open(drill_config(module, tmp.path())).unwrap();
+    let (_lock, _, _tmp, mut player, mut eng) = start();
     let export = eng
         .checklist()
         .steps
@@ -598,11 +575,7 @@ fn the_seal_is_read_back_from_the_sheet_right_after_the_export() {
 /// to the second, and the signature's serial and dates are shown when the step closes.
 #[test]
 fn the_review_before_a_signature_shows_the_dates_the_certificate_gets() {
-    let (_lock, module_path) = softhsm();
-    let tmp = tempfile::tempdir().unwrap();
-    let module = Module::load(&module_path).unwrap();
-    let mut player = drill::Player::with_new_tokens(&module, 2).unwrap();
-    let mut eng = Engine::open(drill_config(module, tmp.path())).unwrap();
+    let (_lock, _, _tmp, mut player, mut eng) = start();
     let sign_root = eng
         .checklist()
         .steps
