@@ -9,13 +9,9 @@ use libfuzzer_sys::fuzz_target;
 use std::path::Path;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((flags, packed)) = data.split_first() else {
+    let Some(files) = ceremony_fuzz::bundle_input(data) else {
         return;
     };
-    let mut files = ceremony_fuzz::unpack(packed);
-    if flags & 1 == 1 {
-        ceremony_fuzz::reseal(&mut files);
-    }
     let dir = Path::new("bundle");
     match ceremony::bundle::verify_files(&files, None) {
         Ok(verified) => {

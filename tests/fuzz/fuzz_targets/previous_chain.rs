@@ -36,13 +36,9 @@ fn rotations() -> &'static [Loaded] {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((flags, packed)) = data.split_first() else {
+    let Some(files) = ceremony_fuzz::bundle_input(data) else {
         return;
     };
-    let mut files = ceremony_fuzz::unpack(packed);
-    if flags & 1 == 1 {
-        ceremony_fuzz::reseal(&mut files);
-    }
     let Ok(verified) = ceremony::bundle::verify_contents_files(&files, None) else {
         return;
     };

@@ -55,6 +55,17 @@ pub fn reseal(files: &mut BTreeMap<String, Vec<u8>>) {
     files.insert(ceremony::bundle::SUMS.to_string(), sums.into_bytes());
 }
 
+/// The bundle folder of a fuzz input: its first byte holds flags (bit 0: [`reseal`]),
+/// the rest the packed files ([`unpack`]). None for an empty input.
+pub fn bundle_input(data: &[u8]) -> Option<BTreeMap<String, Vec<u8>>> {
+    let (flags, packed) = data.split_first()?;
+    let mut files = unpack(packed);
+    if flags & 1 == 1 {
+        reseal(&mut files);
+    }
+    Some(files)
+}
+
 /// Gives every complete line that is a JSON object the `seq` and `prev` of an intact
 /// chain (anyone who edits a transcript can), so that a mutated record reaches the
 /// replay behind the chain check. A last line without its newline stays as it is.
